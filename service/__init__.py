@@ -1,0 +1,1 @@
+"""Video Refresher: refreshed ad-video variations, with an event-sourced job lifecycle."""

@@ -1,0 +1,75 @@
+"""Configuration: every setting comes from a `VR_`-prefixed environment variable."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from service.errors import ConfigurationError
+
+
+class Role(StrEnum):
+    """Which parts of the service this process runs; `all` is the single-process default."""
+
+    ALL = "all"
+    API = "api"
+    WORKER = "worker"
+    REACTORS = "reactors"
+
+
+class Settings(BaseSettings):
+    """All knobs in one validated object; units are in the field names."""
+
+    model_config = SettingsConfigDict(env_prefix="VR_", extra="ignore", frozen=True)
+
+    database_url: str | None = Field(
+        default=None, description="PostgreSQL URL; unset means an embedded server under data_dir."
+    )
+    data_dir: Path = Field(default=Path("data"), description="Uploads, outputs, embedded pgdata.")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    role: Role = Role.ALL
+    log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+    pool_min_size: int = Field(default=2, ge=1)
+    pool_max_size: int = Field(default=10, ge=1)
+    poll_interval_s: float = Field(
+        default=1.0, gt=0, description="Subscriptions poll this often when no NOTIFY arrives."
+    )
+    read_your_writes_timeout_s: float = Field(default=5.0, gt=0)
+
+    @model_validator(mode="after")
+    def _check_pool(self) -> Settings:
+        if self.pool_min_size > self.pool_max_size:
+            raise ValueError("pool_min_size must not exceed pool_max_size")
+        if self.database_url is not None and not self.database_url.startswith(
+            ("postgres://", "postgresql://")
+        ):
+            raise ValueError("database_url must start with postgresql://")
+        return self
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    @property
+    def outputs_dir(self) -> Path:
+        return self.data_dir / "outputs"
+
+    @property
+    def pgdata_dir(self) -> Path:
+        return self.data_dir / "pgdata"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment; turn pydantic's report into one readable ConfigurationError."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"VR_{'_'.join(str(p) for p in err['loc']).upper() or 'SETTINGS'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigurationError(problems) from None

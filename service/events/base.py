@@ -1,0 +1,151 @@
+"""What every event has: a frozen payload model with a type name and schema version,
+metadata about who caused it, and one registry from type name to class."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, ClassVar, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from service.errors import InvalidEventPayload, UnknownEventType
+
+
+class Event(BaseModel):
+    """Base for event payloads: past-tense names, immutable, no unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    TYPE: ClassVar[str]
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+
+class EventMetadata(BaseModel):
+    """Who and what caused an event; carried beside the payload, not inside it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    correlation_id: str | None = None
+    causation_id: str | None = None
+    actor: str | None = None
+    request_id: str | None = None
+
+
+E = TypeVar("E", bound=type[Event])
+
+EVENT_TYPES: dict[str, type[Event]] = {}
+
+
+def register(cls: E) -> E:
+    """Class decorator: make an event type known to the store by its TYPE name."""
+    if cls.TYPE in EVENT_TYPES:
+        raise RuntimeError(f"event type {cls.TYPE} registered twice")
+    EVENT_TYPES[cls.TYPE] = cls
+    return cls
+
+
+def event_class(event_type: str) -> type[Event]:
+    try:
+        return EVENT_TYPES[event_type]
+    except KeyError:
+        raise UnknownEventType(event_type) from None
+
+
+def decode_event(event_type: str, data: str | bytes | dict[str, Any]) -> Event:
+    """Turn a stored payload back into its model; refuses unknown types and bad payloads."""
+    cls = event_class(event_type)
+    try:
+        if isinstance(data, dict):
+            return cls.model_validate(data)
+        return cls.model_validate_json(data)
+    except ValidationError as exc:
+        raise InvalidEventPayload(event_type, _summarise(exc)) from None
+
+
+def validate_event(event: Event) -> Event:
+    """Re-check a payload before it is written: registered type, valid content."""
+    cls = event_class(getattr(event, "TYPE", type(event).__name__))
+    if type(event) is not cls:
+        raise UnknownEventType(type(event).__name__)
+    try:
+        return cls.model_validate(event.model_dump())
+    except ValidationError as exc:
+        raise InvalidEventPayload(cls.TYPE, _summarise(exc)) from None
+
+
+def _summarise(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or 'payload'}: {err['msg']}" for err in exc.errors()
+    )
+
+
+class NewEvent(BaseModel):
+    """An event on its way into the log: payload, id, metadata."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    event: Event
+    event_id: uuid.UUID
+    metadata: EventMetadata = EventMetadata()
+
+    @classmethod
+    def of(
+        cls,
+        event: Event,
+        *,
+        event_id: uuid.UUID | None = None,
+        metadata: EventMetadata | None = None,
+    ) -> NewEvent:
+        return cls(
+            event=event, event_id=event_id or uuid.uuid4(), metadata=metadata or EventMetadata()
+        )
+
+
+class RecordedEvent:
+    """An event as stored: its place in the log and its decoded payload.
+
+    A plain slotted class rather than a pydantic model: reading the whole log decodes
+    hundreds of thousands of these, and only the payload needs validation.
+    """
+
+    __slots__ = (
+        "event",
+        "event_id",
+        "metadata",
+        "position",
+        "recorded_at",
+        "schema_version",
+        "stream_id",
+        "transaction_id",
+        "type",
+        "version",
+    )
+
+    def __init__(
+        self,
+        *,
+        position: int,
+        transaction_id: int,
+        stream_id: str,
+        version: int,
+        event_id: uuid.UUID,
+        type: str,
+        schema_version: int,
+        event: Event,
+        metadata: EventMetadata,
+        recorded_at: datetime,
+    ) -> None:
+        self.position = position
+        self.transaction_id = transaction_id
+        self.stream_id = stream_id
+        self.version = version
+        self.event_id = event_id
+        self.type = type
+        self.schema_version = schema_version
+        self.event = event
+        self.metadata = metadata
+        self.recorded_at = recorded_at
+
+    def __repr__(self) -> str:
+        return f"<RecordedEvent {self.stream_id}@{self.version} #{self.position} {self.type}>"

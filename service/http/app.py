@@ -1,0 +1,35 @@
+"""Build the aiohttp application; services live in its cleanup context."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+from aiohttp import web
+
+from service.bootstrap import running_services
+from service.clock import Clock
+from service.http import health
+from service.http.errors import error_middleware
+from service.http.keys import SERVICES
+from service.settings import Settings
+
+ROUTE_TABLES: list[web.RouteTableDef] = [health.routes]
+
+
+def _services_ctx(
+    settings: Settings, clock: Clock | None
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        async with running_services(settings, clock=clock) as services:
+            app[SERVICES] = services
+            yield
+
+    return ctx
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
+    app = web.Application(middlewares=[error_middleware])
+    app.cleanup_ctx.append(_services_ctx(settings, clock))
+    for table in ROUTE_TABLES:
+        app.add_routes(table)
+    return app

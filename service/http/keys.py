@@ -1,0 +1,7 @@
+"""Typed application state."""
+
+from aiohttp import web
+
+from service.bootstrap import Services
+
+SERVICES = web.AppKey("services", Services)

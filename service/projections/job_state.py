@@ -1,0 +1,196 @@
+"""How events change a job: a pure fold, `evolve(state, event)` from `initial_state()`.
+
+The job projection, audit replay and the rebuild all call this one function, so there
+is a single definition of what a job's history means.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from service.events.base import RecordedEvent
+from service.events.job import (
+    EffectParameters,
+    Expired,
+    ExpiryReason,
+    FileError,
+    Outcome,
+    OutputsDeleted,
+    ProcessingFinished,
+    ProcessingStarted,
+    UploadReceived,
+    UploadsPurged,
+    VariationRendered,
+)
+
+JobStatus = Literal["received", "processing", "completed", "partial", "failed", "expired"]
+FileStatus = Literal["uploaded", "processing", "rendered", "failed"]
+FINISHED: frozenset[str] = frozenset({"completed", "partial", "failed"})
+
+
+class _State(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class FileState(_State):
+    file_id: uuid.UUID
+    name: str
+    size: int
+    sha256: str
+    upload_path: str
+    status: FileStatus = "uploaded"
+    error: str | None = None
+
+
+class OutputState(_State):
+    file_id: uuid.UUID
+    variation_index: int
+    path: str
+    size: int
+    crc32: int
+    effects: EffectParameters
+    rendered_at: datetime
+
+
+class JobState(_State):
+    """Everything the read model knows about one job."""
+
+    job_id: uuid.UUID
+    owner_id: uuid.UUID
+    status: JobStatus
+    outcome: Outcome | None = None
+    variations_per_video: int
+    created_at: datetime
+    expires_at: datetime
+    files: tuple[FileState, ...]
+    outputs: tuple[OutputState, ...] = ()
+    attempt: int = 0
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    errors: tuple[FileError, ...] = ()
+    finish_reason: str | None = None
+    uploads_purged: bool = False
+    upload_bytes_freed: int = 0
+    expired_at: datetime | None = None
+    expiry_reason: ExpiryReason | None = None
+    outputs_deleted: bool = False
+    output_bytes_freed: int = 0
+    version: int
+    last_position: int
+
+    def outputs_of(self, file_id: uuid.UUID) -> tuple[OutputState, ...]:
+        return tuple(o for o in self.outputs if o.file_id == file_id)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.outcome is not None
+
+
+def initial_state() -> JobState | None:
+    """Before its first event a job does not exist."""
+    return None
+
+
+def evolve(state: JobState | None, recorded: RecordedEvent) -> JobState:
+    """The job after `recorded`; events of an unknown job other than its creation are refused."""
+    event = recorded.event
+    stamp = {"version": recorded.version, "last_position": recorded.position}
+    if isinstance(event, UploadReceived):
+        if state is not None:
+            return state.model_copy(update=stamp)
+        return JobState(
+            job_id=event.job_id,
+            owner_id=event.owner_id,
+            status="received",
+            variations_per_video=event.variations_per_video,
+            created_at=event.received_at,
+            expires_at=event.expires_at,
+            files=tuple(
+                FileState(
+                    file_id=f.file_id, name=f.name, size=f.size, sha256=f.sha256, upload_path=f.path
+                )
+                for f in event.files
+            ),
+            **stamp,
+        )
+    if state is None:
+        raise ValueError(
+            f"{recorded.type} at {recorded.stream_id}@{recorded.version} precedes UploadReceived"
+        )
+    return state.model_copy(update={**_changes(state, event), **stamp})
+
+
+def _changes(state: JobState, event: object) -> dict[str, object]:
+    if isinstance(event, ProcessingStarted):
+        return {
+            "status": "processing" if state.status != "expired" else state.status,
+            "attempt": event.attempt,
+            "started_at": event.started_at,
+            "files": tuple(
+                f
+                if f.status in ("rendered", "failed")
+                else f.model_copy(update={"status": "processing"})
+                for f in state.files
+            ),
+        }
+    if isinstance(event, VariationRendered):
+        return {"outputs": _add_output(state, event)}
+    if isinstance(event, ProcessingFinished):
+        failed = {e.file_id: e.message for e in event.errors}
+        return {
+            "status": event.outcome if state.status != "expired" else state.status,
+            "outcome": event.outcome,
+            "finished_at": event.finished_at,
+            "errors": event.errors,
+            "finish_reason": event.reason,
+            "files": tuple(_finished_file(state, f, failed) for f in state.files),
+        }
+    if isinstance(event, UploadsPurged):
+        return {"uploads_purged": True, "upload_bytes_freed": event.bytes_freed}
+    if isinstance(event, Expired):
+        return {"status": "expired", "expired_at": event.expired_at, "expiry_reason": event.reason}
+    if isinstance(event, OutputsDeleted):
+        return {"outputs_deleted": True, "output_bytes_freed": event.bytes_freed}
+    return {}
+
+
+def _add_output(state: JobState, event: VariationRendered) -> tuple[OutputState, ...]:
+    """Outputs in upload order, then variation index; a re-rendered variation keeps its first."""
+    key = (event.file_id, event.variation_index)
+    if any((o.file_id, o.variation_index) == key for o in state.outputs):
+        return state.outputs
+    output = OutputState(
+        file_id=event.file_id,
+        variation_index=event.variation_index,
+        path=event.path,
+        size=event.size,
+        crc32=event.crc32,
+        effects=event.effects,
+        rendered_at=event.rendered_at,
+    )
+    order = {f.file_id: i for i, f in enumerate(state.files)}
+    return tuple(
+        sorted(
+            (*state.outputs, output),
+            key=lambda o: (order.get(o.file_id, len(order)), o.variation_index),
+        )
+    )
+
+
+def _finished_file(state: JobState, file: FileState, failed: dict[uuid.UUID, str]) -> FileState:
+    if file.file_id in failed:
+        return file.model_copy(update={"status": "failed", "error": failed[file.file_id]})
+    rendered = bool(state.outputs_of(file.file_id))
+    return file.model_copy(update={"status": "rendered" if rendered else "failed"})
+
+
+def fold(events: list[RecordedEvent]) -> JobState | None:
+    """Replay a stream from the beginning."""
+    state = initial_state()
+    for recorded in events:
+        state = evolve(state, recorded)
+    return state

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.errors import ConfigurationError
@@ -40,14 +40,19 @@ class Settings(BaseSettings):
     )
     read_your_writes_timeout_s: float = Field(default=5.0, gt=0)
 
+    @field_validator("database_url")
+    @classmethod
+    def _check_url(cls, url: str | None) -> str | None:
+        if not url:
+            return None  # an empty variable means "not set": use the embedded server
+        if not url.startswith(("postgres://", "postgresql://")):
+            raise ValueError("must start with postgresql://")
+        return url
+
     @model_validator(mode="after")
     def _check_pool(self) -> Settings:
         if self.pool_min_size > self.pool_max_size:
-            raise ValueError("pool_min_size must not exceed pool_max_size")
-        if self.database_url is not None and not self.database_url.startswith(
-            ("postgres://", "postgresql://")
-        ):
-            raise ValueError("database_url must start with postgresql://")
+            raise ValueError("VR_POOL_MIN_SIZE must not exceed VR_POOL_MAX_SIZE")
         return self
 
     @property

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import shutil
+import tempfile
 import threading
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from pathlib import Path
@@ -52,7 +54,7 @@ def with_database(url: str, name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_url() -> Iterator[str]:
     """An admin URL for the PostgreSQL server the suite runs against."""
     configured = os.environ.get("VR_DATABASE_URL")
     if configured:
@@ -60,12 +62,15 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     from service.db.embedded import EmbeddedPostgres
 
-    embedded = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "pgdata")
+    # Outside pytest's basetemp: concurrent pytest sessions prune each other's old basetemps.
+    root = Path(tempfile.mkdtemp(prefix="vr-test-pg-"))
+    embedded = EmbeddedPostgres(root / "pgdata")
     url = embedded.start()
     try:
         yield url
     finally:
         embedded.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from service.cli import migrate, serve
-from service.errors import VideoRefresherError
+from service.errors import ConfigurationError, VideoRefresherError
 from service.logs import configure_logging
 from service.settings import load_settings
 
@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(result or 0)
     except VideoRefresherError as exc:
         print(f"video-refresher: error: {exc.message}", file=sys.stderr)
-        return 2 if exc.status < 500 else 1
+        return 2 if isinstance(exc, ConfigurationError) or exc.status < 500 else 1
     except KeyboardInterrupt:
         return 130
     finally:

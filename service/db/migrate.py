@@ -52,9 +52,11 @@ def load_migrations(directory: Path = SQL_DIR) -> list[Migration]:
     return migrations
 
 
-async def pending_migrations(conn: asyncpg.Connection) -> list[Migration]:
+async def pending_migrations(
+    conn: asyncpg.Connection, directory: Path = SQL_DIR
+) -> list[Migration]:
     """The migrations not yet recorded as applied (all of them on an empty database)."""
-    available = await asyncio.to_thread(load_migrations)
+    available = await asyncio.to_thread(load_migrations, directory)
     exists = await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
     applied = (
         {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
@@ -64,13 +66,13 @@ async def pending_migrations(conn: asyncpg.Connection) -> list[Migration]:
     return [m for m in available if m.version not in applied]
 
 
-async def migrate(conn: asyncpg.Connection) -> list[str]:
+async def migrate(conn: asyncpg.Connection, directory: Path = SQL_DIR) -> list[str]:
     """Apply what is pending and return the names applied (empty when up to date)."""
     await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
     try:
         await conn.execute(_CREATE_LEDGER)
         applied = []
-        for migration in await pending_migrations(conn):
+        for migration in await pending_migrations(conn, directory):
             async with conn.transaction():
                 await conn.execute(migration.sql)
                 await conn.execute(

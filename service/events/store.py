@@ -46,6 +46,10 @@ WHERE stream_id = $1
 ORDER BY version
 """
 
+# An "any" append that loses a race retries at the new head; every lost race means another
+# writer made progress, so this bounds only pathological contention.
+ANY_RETRIES = 50
+
 _WRONG_VERSION = "VR001"
 _DUPLICATE_ID = "VR002"
 
@@ -130,7 +134,7 @@ class EventStore:
         expected: ExpectedVersion,
         args: tuple[object, ...],
     ) -> list[asyncpg.Record]:
-        for _ in range(3):
+        for _ in range(ANY_RETRIES):
             try:
                 return await conn.fetch(_APPEND, *args)
             except asyncpg.PostgresError as exc:

@@ -13,7 +13,7 @@ from service.errors import VideoRefresherError
 
 log = logging.getLogger(__name__)
 
-REQUEST_ID = "request_id"
+REQUEST_ID = web.RequestKey("request_id", str)
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:

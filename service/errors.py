@@ -126,3 +126,29 @@ class BadRequest(VideoRefresherError):
 
     def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
         super().__init__(message, field=field)
+
+
+# --- the download ----------------------------------------------------------------------
+
+
+class ArchiveSourceChanged(VideoRefresherError):
+    """An output file is missing or changed since the archive was planned."""
+
+    code = "output_missing"
+
+    def __init__(self, path: str, expected_size: int, actual_size: int | None) -> None:
+        # The message stays generic: it may reach a client, and disk paths must not.
+        self.path, self.expected_size, self.actual_size = path, expected_size, actual_size
+        super().__init__(path=path, expected_size=expected_size, actual_size=actual_size)
+
+
+class RangeNotSatisfiable(VideoRefresherError):
+    """The requested byte range lies outside the archive."""
+
+    status = 416
+    code = "range_not_satisfiable"
+
+    def __init__(self, size: int) -> None:
+        # The size goes into the 416 reply's `Content-Range: bytes */<size>`.
+        self.size = size
+        super().__init__(f"no requested byte lies within the {size}-byte archive", size=size)

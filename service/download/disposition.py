@@ -16,6 +16,7 @@ FALLBACK_FILENAME = "download.zip"
 def content_disposition(filename: str) -> str:
     """`attachment; filename="<ascii>"; filename*=UTF-8''<percent-encoded>`."""
     printable = "".join(ch for ch in filename if not unicodedata.category(ch).startswith("C"))
+    printable = printable.strip() or FALLBACK_FILENAME
     return (
         f'attachment; filename="{ascii_fallback(printable)}"; '
         f"filename*=UTF-8''{quote(printable, safe='')}"

@@ -27,7 +27,5 @@ def ascii_fallback(filename: str) -> str:
     """An ASCII look-alike of `filename` that is safe inside a quoted-string."""
     decomposed = unicodedata.normalize("NFKD", filename)
     ascii_only = decomposed.encode("ascii", errors="ignore").decode("ascii")
-    safe = "".join(
-        "_" if ch in '"\\' else ch for ch in ascii_only if ch.isprintable()
-    ).strip()
+    safe = "".join("_" if ch in '"\\' else ch for ch in ascii_only if ch.isprintable()).strip()
     return safe or FALLBACK_FILENAME

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import os
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -51,17 +51,6 @@ def library_stream(entries: Sequence[ArchiveEntry]) -> ZipStream:
 
 def plan_bytes(plan: ArchivePlan, start: int = 0, end: int | None = None, **kwargs) -> bytes:
     return b"".join(iter_range(plan, start, plan.size if end is None else end, **kwargs))
-
-
-def rechunk(chunks: Iterable[bytes], size: int = 1 << 20) -> Iterator[bytes]:
-    """The same bytes in equal blocks, so two differently chunked streams compare."""
-    buffer = bytearray()
-    for chunk in chunks:
-        buffer += chunk
-        while len(buffer) >= size:
-            yield bytes(buffer[:size])
-            del buffer[:size]
-    yield bytes(buffer)
 
 
 class PlanReader(io.RawIOBase):

@@ -18,7 +18,11 @@ from service.download.archive import CHUNK_SIZE, ArchivePlan, iter_range
 async def stream_range(
     plan: ArchivePlan, start: int, end: int, chunk_size: int = CHUNK_SIZE
 ) -> AsyncIterator[bytes]:
-    """Bytes [start, end) of the archive, read off the event loop."""
+    """Bytes [start, end) of the archive, read off the event loop.
+
+    Consume it under `contextlib.aclosing`: a consumer that stops early then closes the
+    file at once, not whenever the abandoned generator is collected.
+    """
     loop = asyncio.get_running_loop()
     chunks = iter_range(plan, start, end, chunk_size)
     # A generator refuses close() while another thread runs it; the lock makes the

@@ -8,6 +8,11 @@ records and the Zip64 choices mirror `ZipStream._gen_archive_footer` and
 `ZipStreamInfo._file_data`. The plan is then a list of segments: literal bytes (headers,
 descriptors, directory) and file bodies, which are plain slices of the files on disk.
 A test proves the plan equals the library's own stream byte for byte.
+
+Zip64 follows the library, whose limit is `zipfile.ZIP64_LIMIT` (2 GiB - 1, not 4 GiB):
+Zip64 local fields for a body over that / 1.05, Zip64 directory fields past it, Zip64 end
+records from 65535 entries on. (At exactly 65535 entries the library's own `len()` is one
+record short of its bytes; the plan follows the bytes.)
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@ the HTTP status and machine-readable code that `service/http/errors.py` turns it
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
 
 
@@ -126,3 +127,35 @@ class BadRequest(VideoRefresherError):
 
     def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
         super().__init__(message, field=field)
+
+
+# --- processing (ffmpeg) ---------------------------------------------------------------
+
+
+class ProcessingError(VideoRefresherError):
+    """ffmpeg could not process the video."""
+
+    code = "processing"
+
+    def __init__(self, file: Path | str, detail: str, message: str | None = None) -> None:
+        self.file, self.detail = Path(file), detail
+        summary = message or (type(self).__doc__ or "").strip()
+        # The disk name is a file id, never the uploader's name, so it is safe to show.
+        super().__init__(
+            f"{self.file.name}: {summary}" + (f"\n{detail}" if detail else ""),
+            file=str(self.file),
+            detail=detail,
+        )
+
+
+class ProbeFailed(ProcessingError):
+    """The file is not a readable video (no video stream or no duration)."""
+
+    status = 422
+    code = "unreadable_video"
+
+
+class RenderFailed(ProcessingError):
+    """ffmpeg failed to render the variation."""
+
+    code = "render_failed"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import psutil
 import pytest
 
 from service.errors import ProbeFailed
@@ -46,3 +48,13 @@ async def test_audio_without_video_fails(ffmpeg: str, tiny_clips: TinyClips) -> 
 async def test_a_missing_file_fails(ffmpeg: str, tmp_path: Path) -> None:
     with pytest.raises(ProbeFailed, match="No such file"):
         await probe_duration(ffmpeg, tmp_path / "gone.mp4")
+
+
+async def test_a_probe_that_hangs_is_killed_at_its_timeout(ffmpeg: str, tmp_path: Path) -> None:
+    # Given an input that blocks forever (a FIFO nobody writes to)
+    fifo = tmp_path / "stuck.mp4"
+    os.mkfifo(fifo)
+    # When probed with a short timeout / Then it fails in time and ffmpeg is gone
+    with pytest.raises(ProbeFailed, match="did not finish"):
+        await probe_duration(ffmpeg, fifo, timeout_s=0.3)
+    assert [p for p in psutil.Process().children() if "ffmpeg" in p.name().lower()] == []

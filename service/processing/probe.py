@@ -43,7 +43,7 @@ async def probe_duration(ffmpeg: str, path: Path, *, timeout_s: float = PROBE_TI
     tail = StderrTail(max_lines=10, on_line=header.see)
     # With no output file ffmpeg dumps the header and exits 1; that exit code is normal.
     proc = await asyncio.create_subprocess_exec(
-        ffmpeg, "-hide_banner", "-nostdin", "-i", str(path),
+        ffmpeg, "-hide_banner", "-nostdin", "-i", f"file:{path}",
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,

@@ -42,11 +42,12 @@ def ffmpeg_args(
 
     Metadata, chapters, encoder version tags and x264's settings banner (an SEI unit,
     NAL type 6) are all dropped, and bitexact flags keep library versions out of the
-    file: the output reveals nothing about the source or our tools, and the same input
-    and effects give the same bytes."""
+    file: the output reveals nothing about the source or our tools, and the same input,
+    effects, ffmpeg build and thread count give the same bytes. Paths go in as `file:`
+    URLs so a name with a colon is never taken for a protocol."""
     args = [
         ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "warning", "-y",
-        "-i", str(source),
+        "-i", f"file:{source}",
         "-map", "0:v:0", "-map", "0:a?",
         "-vf", effects.filter_graph(),
         "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
@@ -59,7 +60,7 @@ def ffmpeg_args(
     if threads is not None:
         args += ["-threads", str(threads)]
     # -f because the partial name's extension tells ffmpeg nothing.
-    return [*args, "-f", "mp4", str(output)]
+    return [*args, "-f", "mp4", f"file:{output}"]
 
 
 async def render_variation(

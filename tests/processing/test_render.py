@@ -180,12 +180,26 @@ async def test_cancelling_a_render_kills_ffmpeg_and_leaves_no_file(
 def test_the_argv_is_a_plain_list_that_runs_without_a_shell(tmp_path: Path) -> None:
     args = ffmpeg_args("ffmpeg", Path("in put.mov"), tmp_path / "o.mp4", EFFECTS, threads=2)
     assert args[0] == "ffmpeg"
-    assert args[args.index("-i") + 1] == "in put.mov"  # a space stays inside one argument
+    assert args[args.index("-i") + 1] == "file:in put.mov"  # a space stays inside one argument
     assert args[args.index("-vf") + 1] == EFFECTS.filter_graph()
     assert args[args.index("-threads") + 1] == "2"
-    assert args[-3:] == ["-f", "mp4", str(tmp_path / "o.mp4")]
+    assert args[-3:] == ["-f", "mp4", f"file:{tmp_path / 'o.mp4'}"]
     assert "-threads" not in ffmpeg_args("ffmpeg", Path("a"), Path("b"), EFFECTS)
 
 
 def _ffmpeg_children() -> list[psutil.Process]:
     return [p for p in psutil.Process().children(recursive=True) if "ffmpeg" in p.name().lower()]
+
+
+def test_a_file_name_with_a_colon_is_read_as_a_file_not_a_protocol(
+    ffmpeg: str, tiny_clips: TinyClips, tmp_path: Path
+) -> None:
+    # Given a source and target whose names look like "protocol:rest", as relative paths
+    source = tmp_path / "http:clip.mp4"
+    source.write_bytes(tiny_clips.mp4.read_bytes())
+    target = Path("https:out.mp4")
+    # When rendered from inside their directory / Then it works
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(tmp_path)
+        out = render_once(ffmpeg, Path("http:clip.mp4"), target, EFFECTS)
+    assert (tmp_path / out.path).stat().st_size == out.size

@@ -3,6 +3,7 @@ the HTTP status and machine-readable code that `service/http/errors.py` turns it
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
 
 
@@ -126,3 +127,61 @@ class BadRequest(VideoRefresherError):
 
     def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
         super().__init__(message, field=field)
+
+
+# --- the download ----------------------------------------------------------------------
+
+
+class ArchiveSourceChanged(VideoRefresherError):
+    """An output file is missing or changed since the archive was planned."""
+
+    code = "output_missing"
+
+    def __init__(self, path: str, expected_size: int, actual_size: int | None) -> None:
+        # The message stays generic: it may reach a client, and disk paths must not.
+        self.path, self.expected_size, self.actual_size = path, expected_size, actual_size
+        super().__init__(path=path, expected_size=expected_size, actual_size=actual_size)
+
+
+class RangeNotSatisfiable(VideoRefresherError):
+    """The requested byte range lies outside the archive."""
+
+    status = 416
+    code = "range_not_satisfiable"
+
+    def __init__(self, size: int) -> None:
+        # The size goes into the 416 reply's `Content-Range: bytes */<size>`.
+        self.size = size
+        super().__init__(f"no requested byte lies within the {size}-byte archive", size=size)
+
+
+# --- processing (ffmpeg) ---------------------------------------------------------------
+
+
+class ProcessingError(VideoRefresherError):
+    """ffmpeg could not process the video."""
+
+    code = "processing"
+
+    def __init__(self, file: Path | str, detail: str, message: str | None = None) -> None:
+        self.file, self.detail = Path(file), detail
+        summary = message or (type(self).__doc__ or "").strip()
+        # The disk name is a file id, never the uploader's name, so it is safe to show.
+        super().__init__(
+            f"{self.file.name}: {summary}" + (f"\n{detail}" if detail else ""),
+            disk_file=str(self.file),
+            detail=detail,
+        )
+
+
+class ProbeFailed(ProcessingError):
+    """The file is not a readable video (no video stream or no duration)."""
+
+    status = 422
+    code = "unreadable_video"
+
+
+class RenderFailed(ProcessingError):
+    """ffmpeg failed to render the variation."""
+
+    code = "render_failed"

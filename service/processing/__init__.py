@@ -1,0 +1,1 @@
+"""The ffmpeg variation renderer: find ffmpeg, draw effects, probe, render."""

@@ -1,0 +1,158 @@
+"""Render one variation: ffmpeg applies an Effects to a source video, writing a partial
+file that becomes the target only when complete, then the result is sized and CRC'd."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+import zlib
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+from service.errors import RenderFailed
+from service.processing.effects import Effects
+from service.processing.stderr_tail import StderrTail
+
+log = logging.getLogger(__name__)
+
+READ_CHUNK_BYTES = 1024 * 1024
+"""Checksum read size: large enough that the per-call overhead vanishes."""
+PARTIAL_SUFFIX = ".partial"
+STDERR_TAIL_LINES = 10
+STDERR_TAIL_CHARS = 2000
+"""How much of ffmpeg's stderr a RenderFailed carries: enough for the reason, bounded."""
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedFile:
+    """A finished output, with what the ZIP download needs to lay it out unread."""
+
+    path: Path
+    size: int
+    crc32: int
+
+
+def ffmpeg_args(
+    ffmpeg: str, source: Path, output: Path, effects: Effects, *, threads: int | None = None
+) -> list[str]:
+    """The exact argv of a render; pure, so a benchmark can run the same command.
+
+    Metadata, chapters, encoder version tags and x264's settings banner (an SEI unit,
+    NAL type 6) are all dropped, and bitexact flags keep library versions out of the
+    file: the output reveals nothing about the source or our tools, and the same input,
+    effects, ffmpeg build and thread count give the same bytes. Paths go in as `file:`
+    URLs so a name with a colon is never taken for a protocol."""
+    args = [
+        ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "warning", "-y",
+        "-i", f"file:{source}",
+        "-map", "0:v:0", "-map", "0:a?",
+        "-vf", effects.filter_graph(),
+        "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
+        "-bsf:v", "filter_units=remove_types=6",
+        "-c:a", "aac",
+        "-map_metadata", "-1", "-map_chapters", "-1",
+        "-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact",
+        "-movflags", "+faststart",
+    ]  # fmt: skip
+    if threads is not None:
+        args += ["-threads", str(threads)]
+    # -f because the partial name's extension tells ffmpeg nothing.
+    return [*args, "-f", "mp4", f"file:{output}"]
+
+
+async def render_variation(
+    ffmpeg: str,
+    source: Path,
+    target: Path,
+    effects: Effects,
+    *,
+    threads: int | None = None,
+    timeout_s: float | None = None,
+) -> RenderedFile:
+    """Render `source` with `effects` to `target` (an MP4), or raise RenderFailed.
+
+    `target` appears only complete: ffmpeg writes `<target>.partial` beside it, which is
+    renamed on success and deleted on failure, timeout or cancellation (ffmpeg is killed
+    and reaped first). `threads=None` lets ffmpeg choose."""
+    partial = target.with_name(target.name + PARTIAL_SUFFIX)
+    args = ffmpeg_args(ffmpeg, source, partial, effects, threads=threads)
+    started = time.monotonic()
+    proc = await asyncio.create_subprocess_exec(
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stderr is not None
+    tail = StderrTail(max_lines=STDERR_TAIL_LINES)
+    try:
+        async with asyncio.timeout(timeout_s):
+            await tail.collect(proc.stderr)
+            returncode = await proc.wait()
+    except BaseException as exc:
+        with suppress(ProcessLookupError):
+            proc.kill()  # synchronous: ffmpeg dies even if the cleanup below is cut short
+        await asyncio.shield(_reap_and_discard(proc, partial))
+        if isinstance(exc, TimeoutError):
+            raise RenderFailed(
+                source, tail.text(STDERR_TAIL_CHARS), f"ffmpeg timed out after {timeout_s:g} s"
+            ) from None
+        raise
+    if returncode != 0:
+        await asyncio.to_thread(_discard, partial)
+        raise RenderFailed(
+            source, tail.text(STDERR_TAIL_CHARS), f"ffmpeg exited with status {returncode}"
+        )
+    sealing = asyncio.ensure_future(asyncio.to_thread(_seal, partial, target))
+    try:
+        rendered = await asyncio.shield(sealing)
+    except asyncio.CancelledError:
+        # The thread cannot be stopped: let it finish, then undo it, so a cancelled
+        # render leaves no file whatever moment the cancel lands.
+        await asyncio.shield(_undo_seal(sealing, partial, target))
+        raise
+    log.info(
+        "rendered %s", target.name,
+        extra={
+            "action": "render.done", "source": str(source), "target": str(target),
+            "size": rendered.size, "seconds": round(time.monotonic() - started, 3),
+        },
+    )  # fmt: skip
+    return rendered
+
+
+async def _reap_and_discard(proc: asyncio.subprocess.Process, partial: Path) -> None:
+    await proc.wait()
+    await asyncio.to_thread(_discard, partial)
+
+
+async def _undo_seal(sealing: asyncio.Future[RenderedFile], partial: Path, target: Path) -> None:
+    with suppress(Exception):
+        await sealing
+    await asyncio.to_thread(_discard, partial, target)
+
+
+def _seal(partial: Path, target: Path) -> RenderedFile:
+    """Checksum the finished partial file and rename it to `target`. Blocking: runs in a
+    thread, in one hop. The CRC is taken before the rename, so the target never exists
+    without it."""
+    try:
+        crc, size = 0, 0
+        with partial.open("rb") as f:
+            while chunk := f.read(READ_CHUNK_BYTES):
+                crc = zlib.crc32(chunk, crc)
+                size += len(chunk)
+        os.replace(partial, target)
+    except BaseException:
+        _discard(partial)
+        raise
+    return RenderedFile(path=target, size=size, crc32=crc)
+
+
+def _discard(*paths: Path) -> None:
+    """Delete leftovers; a missing one is already gone. Blocking: runs in a thread."""
+    for path in paths:
+        path.unlink(missing_ok=True)

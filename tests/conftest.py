@@ -24,6 +24,7 @@ import pytest
 from service.bootstrap import Services, running_services
 from service.db.migrate import migrate
 from service.settings import Settings
+from tests.clips import ffmpeg, long_clip, tiny_clips  # noqa: F401  (session fixtures)
 
 T = TypeVar("T")
 _counter = itertools.count()

@@ -10,7 +10,7 @@ import pytest
 
 from service.errors import ProbeFailed
 from service.processing.probe import probe_duration
-from tests.processing.conftest import CLIP_SECONDS, TinyClips
+from tests.clips import CLIP_SECONDS, TinyClips
 
 
 @pytest.mark.parametrize("clip", ["mp4", "mov", "odd_size"])

@@ -16,7 +16,7 @@ import pytest
 from service.errors import RenderFailed
 from service.processing.effects import Effects
 from service.processing.render import RenderedFile, ffmpeg_args, render_variation
-from tests.processing.conftest import TinyClips
+from tests.clips import TinyClips
 
 EFFECTS = Effects(rotation_rad=-0.005, brightness=0.02, contrast=1.03, saturation=0.97)
 OTHER_EFFECTS = Effects(rotation_rad=0.008, brightness=-0.03, contrast=0.96, saturation=1.04)

@@ -1,5 +1,5 @@
-"""Real ffmpeg and tiny real clips, made once per session. Nothing here is specific to
-processing: these fixtures can move to `tests/conftest.py` unchanged."""
+"""Real ffmpeg and tiny real clips, made once per session with lavfi test sources;
+the fixtures are registered for the whole suite by tests/conftest.py."""
 
 from __future__ import annotations
 

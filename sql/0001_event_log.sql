@@ -19,4 +19,3 @@ CREATE TABLE events (
 );
 
 CREATE INDEX events_commit_order_idx ON events (transaction_id, position);
-CREATE INDEX events_type_idx ON events (type);

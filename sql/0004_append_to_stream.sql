@@ -16,20 +16,21 @@ CREATE FUNCTION append_to_stream(
 ) RETURNS TABLE (out_position bigint, out_version bigint, out_transaction_id xid8)
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_stored integer;
+    v_count integer := cardinality(p_event_ids);
     v_version bigint;
     v_hash bytea;
-    v_data jsonb;
-    v_metadata jsonb;
+    v_data jsonb[] := p_data::jsonb[];
+    v_metadata jsonb[] := p_metadata::jsonb[];
+    v_hashes bytea[] := '{}';
 BEGIN
-    SELECT count(*) INTO v_stored FROM events WHERE event_id = ANY (p_event_ids);
-    IF v_stored > 0 THEN
-        IF v_stored = cardinality(p_event_ids) AND NOT EXISTS (
-            SELECT 1
-            FROM unnest(p_event_ids, p_types, p_data) AS n(event_id, type, data)
-            JOIN events e ON e.event_id = n.event_id
-            WHERE e.stream_id <> p_stream OR e.type <> n.type OR e.data <> n.data::jsonb
-        ) THEN
+    IF EXISTS (SELECT 1 FROM events WHERE event_id = ANY (p_event_ids)) THEN
+        IF (SELECT count(*) FROM events WHERE event_id = ANY (p_event_ids)) = v_count
+           AND NOT EXISTS (
+               SELECT 1
+               FROM unnest(p_event_ids, p_types, v_data) AS n(event_id, type, data)
+               JOIN events e ON e.event_id = n.event_id
+               WHERE e.stream_id <> p_stream OR e.type <> n.type OR e.data <> n.data)
+        THEN
             RETURN QUERY
                 SELECT e.position, e.version, e.transaction_id
                 FROM events e WHERE e.event_id = ANY (p_event_ids) ORDER BY e.position;
@@ -51,17 +52,21 @@ BEGIN
             USING ERRCODE = 'VR001', DETAIL = v_version::text;
     END IF;
 
-    FOR i IN 1 .. cardinality(p_event_ids) LOOP
-        v_version := v_version + 1;
-        v_data := p_data[i]::jsonb;
-        v_metadata := p_metadata[i]::jsonb;
-        v_hash := event_chain_hash(v_hash, p_stream, v_version, p_types[i], v_data, v_metadata);
-        RETURN QUERY
-            INSERT INTO events (stream_id, version, event_id, type, schema_version,
-                                data, metadata, hash)
-            VALUES (p_stream, v_version, p_event_ids[i], p_types[i], p_schema_versions[i],
-                    v_data, v_metadata, v_hash)
-            RETURNING position, version, transaction_id;
+    -- The chain is sequential; the insert is one statement for the whole batch.
+    FOR i IN 1 .. v_count LOOP
+        v_hash := event_chain_hash(v_hash, p_stream, v_version + i, p_types[i], v_data[i],
+                                   v_metadata[i]);
+        v_hashes := v_hashes || v_hash;
     END LOOP;
+
+    RETURN QUERY
+        INSERT INTO events (stream_id, version, event_id, type, schema_version, data, metadata,
+                            hash)
+        SELECT p_stream, v_version + n.i, n.event_id, n.type, n.schema_version, n.data,
+               n.metadata, n.hash
+        FROM unnest(p_event_ids, p_types, p_schema_versions, v_data, v_metadata, v_hashes)
+             WITH ORDINALITY AS n(event_id, type, schema_version, data, metadata, hash, i)
+        ORDER BY n.i
+        RETURNING position, version, transaction_id;
 END;
 $$;

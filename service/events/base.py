@@ -58,20 +58,26 @@ def decode_event(event_type: str, data: str | bytes | dict[str, Any]) -> Event:
     try:
         if isinstance(data, dict):
             return cls.model_validate(data)
-        return cls.model_validate_json(data)
+        return cls.__pydantic_validator__.validate_json(data)  # type: ignore[no-any-return]
     except ValidationError as exc:
         raise InvalidEventPayload(event_type, _summarise(exc)) from None
 
 
-def validate_event(event: Event) -> Event:
-    """Re-check a payload before it is written: registered type, valid content."""
+def encode_event(event: Event) -> str:
+    """The JSON to store, validated as it will be read back: registered type, valid content.
+
+    Validating the encoded bytes (not the object) catches payloads built without
+    validation, and checks exactly what is written.
+    """
     cls = event_class(getattr(event, "TYPE", type(event).__name__))
     if type(event) is not cls:
         raise UnknownEventType(type(event).__name__)
+    encoded = event.model_dump_json()
     try:
-        return cls.model_validate(event.model_dump())
+        cls.__pydantic_validator__.validate_json(encoded)
     except ValidationError as exc:
         raise InvalidEventPayload(cls.TYPE, _summarise(exc)) from None
+    return encoded
 
 
 def _summarise(exc: ValidationError) -> str:
@@ -110,9 +116,9 @@ class RecordedEvent:
     """
 
     __slots__ = (
+        "_metadata",
         "event",
         "event_id",
-        "metadata",
         "position",
         "recorded_at",
         "schema_version",
@@ -133,7 +139,7 @@ class RecordedEvent:
         type: str,
         schema_version: int,
         event: Event,
-        metadata: EventMetadata,
+        metadata: EventMetadata | str,
         recorded_at: datetime,
     ) -> None:
         self.position = position
@@ -144,8 +150,15 @@ class RecordedEvent:
         self.type = type
         self.schema_version = schema_version
         self.event = event
-        self.metadata = metadata
+        self._metadata = metadata
         self.recorded_at = recorded_at
+
+    @property
+    def metadata(self) -> EventMetadata:
+        """Decoded on first use: most readers of the log never look at it."""
+        if isinstance(self._metadata, str):
+            self._metadata = EventMetadata.model_validate_json(self._metadata)
+        return self._metadata
 
     def __repr__(self) -> str:
         return f"<RecordedEvent {self.stream_id}@{self.version} #{self.position} {self.type}>"

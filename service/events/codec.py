@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from service.events.base import EventMetadata, RecordedEvent, decode_event
+from service.events.base import RecordedEvent, decode_event
 
 
 def record_from_row(row: asyncpg.Record) -> RecordedEvent:
@@ -17,6 +17,6 @@ def record_from_row(row: asyncpg.Record) -> RecordedEvent:
         type=row["type"],
         schema_version=row["schema_version"],
         event=decode_event(row["type"], row["data"]),
-        metadata=EventMetadata.model_validate_json(row["metadata"]),
+        metadata=row["metadata"],
         recorded_at=row["recorded_at"],
     )

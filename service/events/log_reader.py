@@ -9,6 +9,8 @@ before it later.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from functools import total_ordering
@@ -18,7 +20,7 @@ import asyncpg
 from service.events.base import RecordedEvent
 from service.events.codec import record_from_row
 
-PAGE_SIZE = 1000  # events per round trip: large enough to amortise it, small in memory
+PAGE_SIZE = 2000  # events per round trip: large enough to amortise it, small in memory
 
 _READ_PAGE = """
 SELECT position, transaction_id, stream_id, version, event_id, type, schema_version,
@@ -57,6 +59,21 @@ class Checkpoint:
 START = Checkpoint()
 
 
+async def _fetch(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    after: Checkpoint,
+    limit: int,
+    types: Sequence[str] | None,
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        _READ_PAGE, after.transaction_id, after.position, limit, list(types) if types else None
+    )
+
+
+def _after(rows: list[asyncpg.Record]) -> Checkpoint:
+    return Checkpoint(rows[-1]["transaction_id"], rows[-1]["position"])
+
+
 async def read_page(
     conn: asyncpg.Connection | asyncpg.Pool,
     after: Checkpoint,
@@ -64,10 +81,7 @@ async def read_page(
     types: Sequence[str] | None = None,
 ) -> list[RecordedEvent]:
     """Up to `limit` committed events after `after`, in commit order."""
-    rows = await conn.fetch(
-        _READ_PAGE, after.transaction_id, after.position, limit, list(types) if types else None
-    )
-    return [record_from_row(r) for r in rows]
+    return [record_from_row(r) for r in await _fetch(conn, after, limit, types)]
 
 
 async def read_all(
@@ -77,14 +91,28 @@ async def read_all(
     page_size: int = PAGE_SIZE,
     types: Sequence[str] | None = None,
 ) -> AsyncIterator[RecordedEvent]:
-    """Every committed event after `after`, in commit order, one page in memory at a time."""
-    while True:
-        page = await read_page(conn, after, page_size, types)
-        for event in page:
-            yield event
-        if len(page) < page_size:
-            return
-        after = Checkpoint.of(page[-1])
+    """Every committed event after `after`, in commit order, two pages in memory at most.
+
+    The next page is fetched while this one is decoded, so the database and the decoder
+    work at the same time.
+    """
+    rows = await _fetch(conn, after, page_size, types)
+    while rows:
+        following = (
+            asyncio.ensure_future(_fetch(conn, _after(rows), page_size, types))
+            if len(rows) == page_size
+            else None
+        )
+        try:
+            for row in rows:
+                yield record_from_row(row)
+        except BaseException:
+            if following is not None:
+                following.cancel()
+                with contextlib.suppress(BaseException):
+                    await following
+            raise
+        rows = await following if following is not None else []
 
 
 async def events_behind(conn: asyncpg.Connection | asyncpg.Pool, checkpoint: Checkpoint) -> int:

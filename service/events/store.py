@@ -20,7 +20,7 @@ from service.errors import (
     InvalidStreamName,
     WrongExpectedVersion,
 )
-from service.events.base import NewEvent, RecordedEvent, validate_event
+from service.events.base import NewEvent, RecordedEvent, encode_event
 from service.events.codec import record_from_row
 from service.events.notify import ChangeNotifier
 
@@ -106,14 +106,14 @@ class EventStore:
         _check_stream_name(stream)
         if not events:
             raise ValueError("append needs at least one event")
-        payloads = [validate_event(e.event) for e in events]
+        encoded = [encode_event(e.event) for e in events]  # refuses before anything is sent
         args = (
             stream,
             _expected_as_sql(expected_version),
             [e.event_id for e in events],
-            [p.TYPE for p in payloads],
-            [p.SCHEMA_VERSION for p in payloads],
-            [p.model_dump_json() for p in payloads],
+            [e.event.TYPE for e in events],
+            [e.event.SCHEMA_VERSION for e in events],
+            encoded,
             [e.metadata.model_dump_json(exclude_none=True) for e in events],
         )
         async with self._pool.acquire() as conn:

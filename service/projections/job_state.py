@@ -6,6 +6,7 @@ is a single definition of what a job's history means.
 
 from __future__ import annotations
 
+import bisect
 import uuid
 from datetime import datetime
 from typing import Literal
@@ -95,8 +96,12 @@ def initial_state() -> JobState | None:
     return None
 
 
-def evolve(state: JobState | None, recorded: RecordedEvent) -> JobState:
-    """The job after `recorded`; events of an unknown job other than its creation are refused."""
+def evolve(state: JobState | None, recorded: RecordedEvent) -> JobState | None:
+    """The job after `recorded`.
+
+    An event for a job that was never received changes nothing (the job still does not
+    exist): a stray event must not wedge every reader of the log behind it.
+    """
     event = recorded.event
     stamp = {"version": recorded.version, "last_position": recorded.position}
     if isinstance(event, UploadReceived):
@@ -118,9 +123,7 @@ def evolve(state: JobState | None, recorded: RecordedEvent) -> JobState:
             **stamp,
         )
     if state is None:
-        raise ValueError(
-            f"{recorded.type} at {recorded.stream_id}@{recorded.version} precedes UploadReceived"
-        )
+        return None
     return state.model_copy(update={**_changes(state, event), **stamp})
 
 
@@ -160,8 +163,13 @@ def _changes(state: JobState, event: object) -> dict[str, object]:
 
 def _add_output(state: JobState, event: VariationRendered) -> tuple[OutputState, ...]:
     """Outputs in upload order, then variation index; a re-rendered variation keeps its first."""
-    key = (event.file_id, event.variation_index)
-    if any((o.file_id, o.variation_index) == key for o in state.outputs):
+    order = next((i for i, f in enumerate(state.files) if f.file_id == event.file_id), None)
+    if order is None:
+        return state.outputs  # not a file of this job: nothing to add
+    key = (order, event.variation_index)
+    keys = [(_file_order(state, o.file_id), o.variation_index) for o in state.outputs]
+    at = bisect.bisect_left(keys, key)
+    if at < len(keys) and keys[at] == key:
         return state.outputs
     output = OutputState(
         file_id=event.file_id,
@@ -172,19 +180,20 @@ def _add_output(state: JobState, event: VariationRendered) -> tuple[OutputState,
         effects=event.effects,
         rendered_at=event.rendered_at,
     )
-    order = {f.file_id: i for i, f in enumerate(state.files)}
-    return tuple(
-        sorted(
-            (*state.outputs, output),
-            key=lambda o: (order.get(o.file_id, len(order)), o.variation_index),
-        )
-    )
+    return (*state.outputs[:at], output, *state.outputs[at:])
+
+
+def _file_order(state: JobState, file_id: uuid.UUID) -> int:
+    for i, f in enumerate(state.files):
+        if f.file_id == file_id:
+            return i
+    return len(state.files)
 
 
 def _finished_file(state: JobState, file: FileState, failed: dict[uuid.UUID, str]) -> FileState:
     if file.file_id in failed:
         return file.model_copy(update={"status": "failed", "error": failed[file.file_id]})
-    rendered = bool(state.outputs_of(file.file_id))
+    rendered = any(o.file_id == file.file_id for o in state.outputs)
     return file.model_copy(update={"status": "rendered" if rendered else "failed"})
 
 

@@ -6,6 +6,7 @@ changed job back once, all inside the runner's transaction.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
 
@@ -14,6 +15,8 @@ import asyncpg
 from service.events.base import RecordedEvent
 from service.events.job import job_id_of
 from service.projections.job_state import JobState, evolve
+
+log = logging.getLogger(__name__)
 
 NAME = "job_view"
 TABLES = frozenset({"job_view", "job_view_shadow"})  # live table and the rebuild's shadow
@@ -44,7 +47,11 @@ class JobViewProjection:
         self.table = table
 
     async def handle(self, conn: asyncpg.Connection, events: Sequence[RecordedEvent]) -> None:
-        job_events = [(job_id_of(e.stream_id), e) for e in events]
+        streams: dict[str, uuid.UUID | None] = {}
+        for e in events:
+            if e.stream_id not in streams:
+                streams[e.stream_id] = job_id_of(e.stream_id)
+        job_events = [(streams[e.stream_id], e) for e in events]
         job_ids = list({jid for jid, _ in job_events if jid is not None})
         if not job_ids:
             return
@@ -56,7 +63,17 @@ class JobViewProjection:
             current = states.get(job_id)
             if current is not None and recorded.version <= current.version:
                 continue  # already folded in (e.g. a rebuild's catch-up overlaps the copy)
-            states[job_id] = changed[job_id] = evolve(current, recorded)
+            folded = evolve(current, recorded)
+            if folded is None:
+                log.warning(
+                    "ignoring %s at %s@%s: the job was never received",
+                    recorded.type,
+                    recorded.stream_id,
+                    recorded.version,
+                    extra={"action": "job_view.orphan_event"},
+                )
+                continue
+            states[job_id] = changed[job_id] = folded
         if changed:
             await write_states(conn, list(changed.values()), self.table)
 

@@ -99,3 +99,10 @@ def test_a_failed_file_records_its_error_and_the_job_is_partial() -> None:
         ("rendered", None),
         ("failed", "moov atom not found"),
     ]
+
+
+def test_an_event_for_a_job_never_received_changes_nothing() -> None:
+    # Given a stray event on a job stream with no UploadReceived
+    stray = recorded([processing_started(upload_received().job_id)])
+    # Then folding it yields no job rather than an error that would wedge the projection
+    assert fold(stray) is None

@@ -185,3 +185,34 @@ class RenderFailed(ProcessingError):
     """ffmpeg failed to render the variation."""
 
     code = "render_failed"
+
+
+# --- what may be downloaded ------------------------------------------------------------
+
+
+class JobNotReady(VideoRefresherError):
+    """The job has no results yet."""
+
+    status = 404
+    code = "not_ready"
+
+
+class NoOutputs(VideoRefresherError):
+    """The job finished without rendering any output."""
+
+    status = 404
+    code = "no_outputs"
+
+
+class JobExpired(VideoRefresherError):
+    """The job's results have expired."""
+
+    status = 410
+    code = "expired"
+
+
+class InvalidDownloadLink(VideoRefresherError):
+    """The download link is invalid or has expired."""
+
+    status = 401
+    code = "invalid_link"

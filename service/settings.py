@@ -39,6 +39,9 @@ class Settings(BaseSettings):
         default=1.0, gt=0, description="Subscriptions poll this often when no NOTIFY arrives."
     )
     read_your_writes_timeout_s: float = Field(default=5.0, gt=0)
+    download_link_ttl_s: int = Field(
+        default=900, gt=0, description="Signed download links stay valid this long."
+    )
     ffmpeg_path: str | None = Field(
         default=None, description="ffmpeg binary; unset: `ffmpeg` on PATH, else imageio-ffmpeg's."
     )

@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from service.errors import VideoRefresherError
+from service.errors import RangeNotSatisfiable, VideoRefresherError
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,8 @@ def error_response(exc: VideoRefresherError) -> web.Response:
     retry_after = exc.fields.get("retry_after_s")
     if retry_after is not None:
         response.headers["Retry-After"] = str(max(1, round(retry_after)))
+    if isinstance(exc, RangeNotSatisfiable):
+        response.headers["Content-Range"] = f"bytes */{exc.size}"
     return response
 
 
@@ -36,24 +38,35 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     request[REQUEST_ID] = request.headers.get("X-Request-Id") or str(uuid.uuid4())
     try:
         return await handler(request)
-    except VideoRefresherError as exc:
+    except Exception as exc:
+        if request.writer is not None and request.writer.output_size > 0:
+            # The response is under way: no error body can follow. Re-raising makes aiohttp
+            # drop the connection, so the client sees a truncated transfer.
+            _log_broken_stream(request, exc)
+            raise
+        return _error_for(request, exc)
+
+
+def _error_for(request: web.Request, exc: Exception) -> web.StreamResponse:
+    if isinstance(exc, VideoRefresherError):
         if exc.status >= 500:
             log.error("%s: %s", exc.code, exc.message, extra={"action": "http.error"})
         return error_response(exc)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
+    if isinstance(exc, web.HTTPException) and exc.status >= 400:
         code = exc.reason.lower().replace(" ", "_")
-        return web.json_response(
-            error_body(code, exc.reason),
-            status=exc.status,
-            headers={k: v for k, v in exc.headers.items() if k.lower() in ("allow", "retry-after")},
-        )
-    except Exception:
-        log.exception(
-            "unhandled error on %s %s",
-            request.method,
-            request.path,
-            extra={"action": "http.unhandled"},
-        )
-        return web.json_response(error_body("internal", "internal server error"), status=500)
+        kept = {k: v for k, v in exc.headers.items() if k.lower() in ("allow", "retry-after")}
+        return web.json_response(error_body(code, exc.reason), status=exc.status, headers=kept)
+    if isinstance(exc, web.HTTPException):
+        raise exc  # redirects and other non-errors pass through
+    log.error("unhandled error on %s %s", request.method, request.path, exc_info=exc,
+              extra={"action": "http.unhandled"})  # fmt: skip
+    return web.json_response(error_body("internal", "internal server error"), status=500)
+
+
+def _log_broken_stream(request: web.Request, exc: Exception) -> None:
+    if isinstance(exc, ConnectionError):
+        log.info("client went away during %s %s", request.method, request.path,
+                 extra={"action": "http.client_gone"})  # fmt: skip
+    else:
+        log.error("aborted %s %s mid-response: %r", request.method, request.path, exc,
+                  extra={"action": "http.aborted"})  # fmt: skip

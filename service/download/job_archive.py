@@ -1,0 +1,42 @@
+"""Lay out one job's archive: one folder per source video, entries in a fixed order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from service.download.archive import ArchiveEntry, ArchivePlan, build_plan
+from service.download.names import SourceVariations, entry_names
+from service.projections.job_state import JobState, OutputState
+
+
+def plan_job_archive(
+    job: JobState, outputs: tuple[OutputState, ...], data_dir: Path
+) -> ArchivePlan:
+    """Upload order, then variation index; names come from the uploads, paths from the view.
+
+    Timestamps are the render times recorded in the events, so every request and every
+    instance produces the same bytes (and the same strong ETag).
+    """
+    sources = [f for f in job.files if any(o.file_id == f.file_id for o in outputs)]
+    by_file = {f.file_id: [o for o in outputs if o.file_id == f.file_id] for f in sources}
+    names = entry_names(
+        [SourceVariations(f.name, [o.variation_index for o in by_file[f.file_id]]) for f in sources]
+    )
+    entries = [
+        ArchiveEntry(
+            name=name,
+            path=data_dir / output.path,
+            size=output.size,
+            crc32=output.crc32,
+            modified_at=output.rendered_at,
+        )
+        for source, source_names in zip(sources, names, strict=True)
+        for output, name in zip(by_file[source.file_id], source_names, strict=True)
+    ]
+    return build_plan(entries)
+
+
+def archive_filename(job: JobState) -> str:
+    """What the browser saves: the first source's name makes it recognisable."""
+    first = Path(job.files[0].name.replace("\\", "/")).stem if job.files else "videos"
+    return f"{first or 'videos'}-variations-{str(job.job_id)[:8]}.zip"

@@ -1,0 +1,105 @@
+"""`/api/jobs/{id}/download`: the job's STORE ZIP, resumable; and short-lived links to it.
+
+The handler decides from the job view alone, lays the archive out from the recorded
+sizes and CRCs, checks the files exist (one thread hop), then streams the requested
+range. Once the first byte is out, any failure closes the connection: the client sees a
+truncated transfer, never a well-formed archive that lacks an entry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from datetime import timedelta
+
+from aiohttp import web
+
+from service.accounts.principal import Principal
+from service.accounts.users import find_user_by_id
+from service.download import links
+from service.download.archive import check_sources
+from service.download.availability import downloadable_outputs
+from service.download.disposition import content_disposition
+from service.download.job_archive import archive_filename, plan_job_archive
+from service.download.ranges import content_range, parse_range
+from service.download.stream import stream_range
+from service.errors import ArchiveSourceChanged, InvalidDownloadLink, NotFound
+from service.http.auth import require_user
+from service.http.jobs import visible_job
+from service.http.keys import SERVICES
+from service.projections.job_state import JobState
+
+log = logging.getLogger(__name__)
+
+routes = web.RouteTableDef()
+
+LINK_PARAM = "link"
+
+
+@routes.get("/api/jobs/{job_id}/download")  # HEAD too: same headers, no body
+async def download(request: web.Request) -> web.StreamResponse:
+    services = request.app[SERVICES]
+    job = await _job_for_download(request)
+    outputs = downloadable_outputs(job, services.clock.now())
+    plan = plan_job_archive(job, outputs, services.settings.data_dir)
+    missing = await asyncio.to_thread(check_sources, plan)
+    if missing:
+        log.error("job %s lists outputs missing on disk: %s", job.job_id, missing,
+                  extra={"action": "download.output_missing"})  # fmt: skip
+        raise ArchiveSourceChanged(str(missing[0]), expected_size=-1, actual_size=None)
+
+    span = None
+    if_range = request.headers.get("If-Range")
+    if if_range is None or if_range == plan.etag:
+        span = parse_range(request.headers.get("Range"), plan.size)
+    start, end = span or (0, plan.size)
+    response = web.StreamResponse(status=206 if span else 200)
+    response.content_type = "application/zip"
+    response.content_length = end - start
+    response.headers["Content-Disposition"] = content_disposition(archive_filename(job))
+    response.headers["ETag"] = plan.etag
+    response.headers["Accept-Ranges"] = "bytes"
+    response.headers["Cache-Control"] = "private, no-transform"
+    if span:
+        response.headers["Content-Range"] = content_range(start, end, plan.size)
+    await response.prepare(request)
+    if request.method == "HEAD":
+        return response
+    async with contextlib.aclosing(stream_range(plan, start, end)) as chunks:
+        async for chunk in chunks:
+            await response.write(chunk)
+    await response.write_eof()
+    return response
+
+
+@routes.post("/api/jobs/{job_id}/download-link")
+async def download_link(request: web.Request) -> web.Response:
+    principal = await require_user(request)
+    services = request.app[SERVICES]
+    job = await visible_job(request, principal)
+    expires_at = services.clock.now() + timedelta(seconds=services.settings.download_link_ttl_s)
+    key = await links.signing_key(services.database.pool)
+    token = links.sign(key, links.LinkGrant(job.job_id, principal.user_id, expires_at))
+    url = request.url.with_path(f"/api/jobs/{job.job_id}/download").with_query({LINK_PARAM: token})
+    return web.json_response({"url": str(url), "expires_at": expires_at.isoformat()})
+
+
+async def _job_for_download(request: web.Request) -> JobState:
+    """The job, for its owner or an admin: by bearer token, or by a signed link."""
+    token = request.query.get(LINK_PARAM)
+    if token is None:
+        return await visible_job(request, await require_user(request))
+    services = request.app[SERVICES]
+    try:
+        job_id = uuid.UUID(request.match_info["job_id"])
+    except ValueError:
+        raise NotFound() from None
+    key = await links.signing_key(services.database.pool)
+    grant = links.verify(key, token, job_id, services.clock.now())
+    user = await find_user_by_id(services.database.pool, grant.user_id)
+    if user is None:
+        raise InvalidDownloadLink()
+    principal = Principal(user_id=user.id, username=user.username, is_admin=user.is_admin)
+    return await visible_job(request, principal)

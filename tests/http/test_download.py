@@ -23,6 +23,7 @@ from service.http.keys import SERVICES
 from tests.accounts.support import bearer, log_in, make_user
 from tests.builders import upload_received
 from tests.http.download_support import finished_job
+from tests.support import eventually
 
 
 def services_of(client: Any) -> Any:

@@ -1,0 +1,251 @@
+"""The job download against aiohttp's FileResponse and `zip -0`, in one run.
+
+    .venv/bin/python bench/download.py [--outputs 20] [--mib 50]
+
+A job of 20 outputs x 50 MiB (incompressible) in 4 folders is served by `serve` in a
+subprocess; curl fetches it. Printed: MiB/s and the ratio to FileResponse serving one
+file of the same total size, the server's peak RSS growth and CPU seconds per download,
+4 concurrent downloads' aggregate rate, and a resume from the middle: its time to first
+byte and the bytes the server read from disk for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+import zlib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench._db import fresh_database, server_label  # noqa: E402
+from service.accounts import passwords, tokens, users  # noqa: E402
+from service.events.base import NewEvent  # noqa: E402
+from service.events.job import (  # noqa: E402
+    EffectParameters,
+    ProcessingFinished,
+    ProcessingStarted,
+    StoredUpload,
+    UploadReceived,
+    VariationRendered,
+    job_stream,
+)
+from service.events.store import NO_STREAM, EventStore  # noqa: E402
+
+MIB = 1024 * 1024
+EFFECTS = EffectParameters(rotation_rad=0.002, brightness=0.0, contrast=1.0, saturation=1.0)
+
+FILE_SERVER = """
+import sys
+from aiohttp import web
+path = sys.argv[1]
+async def handler(request):
+    return web.FileResponse(path)
+app = web.Application()
+app.router.add_get("/file", handler)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[2]), print=None, access_log=None)
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def write_random(path: Path, size: int) -> int:
+    """Write incompressible bytes; return their CRC-32."""
+    crc = 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as f:
+        for _ in range(size // MIB):
+            block = os.urandom(MIB)
+            crc = zlib.crc32(block, crc)
+            f.write(block)
+    return crc
+
+
+class Sampler:
+    """Peak RSS and CPU time of a process while a block runs."""
+
+    def __init__(self, pid: int) -> None:
+        self.proc = psutil.Process(pid)
+
+    def __enter__(self) -> Sampler:
+        self.rss0 = self.proc.memory_info().rss
+        self.peak = self.rss0
+        times = self.proc.cpu_times()
+        self.cpu0 = times.user + times.system
+        self.read0 = self.proc.io_counters().read_chars
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, self.proc.memory_info().rss)
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        times = self.proc.cpu_times()
+        self.cpu = times.user + times.system - self.cpu0
+        self.growth_mib = (self.peak - self.rss0) / MIB
+        self.read = self.proc.io_counters().read_chars - self.read0
+
+
+def curl(url: str, headers: list[str], out: str = "/dev/null") -> tuple[float, float, int]:
+    """(seconds total, seconds to first byte, bytes) for one fetch."""
+    args = ["curl", "-s", "-o", out, "-w", "%{time_total} %{time_starttransfer} %{size_download}"]
+    for header in headers:
+        args += ["-H", header]
+    result = subprocess.run([*args, url], capture_output=True, text=True, check=True)
+    total, first, size = result.stdout.split()
+    return float(total), float(first), int(size)
+
+
+def wait_ready(url: str) -> None:
+    deadline = time.monotonic() + 60
+    while subprocess.run(["curl", "-sf", "-o", "/dev/null", url], check=False).returncode:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url} never became ready")
+        time.sleep(0.2)
+
+
+async def seed_job(url: str, data_dir: Path, outputs: int, size: int) -> tuple[uuid.UUID, str]:
+    pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
+    now = datetime.now(UTC)
+    user = await users.create_user(
+        pool, "bench", await passwords.hash_password("pw"), is_admin=False, now=now
+    )
+    token = await tokens.issue(pool, user.id, now=now, ttl=timedelta(hours=1))
+    job_id = uuid.uuid4()
+    folders = 4
+    uploads = [
+        StoredUpload(file_id=uuid.uuid4(), name=f"source {n}.mp4", size=1, sha256="0" * 64,
+                     path=f"uploads/{job_id}/{n}.mp4")
+        for n in range(folders)
+    ]  # fmt: skip
+    per_folder = outputs // folders
+    events: list[object] = [
+        UploadReceived(job_id=job_id, owner_id=user.id, variations_per_video=per_folder,
+                       files=tuple(uploads), received_at=now, expires_at=now + timedelta(days=1)),
+        ProcessingStarted(job_id=job_id, attempt=1, worker="bench", started_at=now),
+    ]  # fmt: skip
+    for upload in uploads:
+        for index in range(1, per_folder + 1):
+            relative = f"outputs/{job_id}/{upload.file_id}/{index:02d}.mp4"
+            crc = await asyncio.to_thread(write_random, data_dir / relative, size)
+            events.append(VariationRendered(
+                job_id=job_id, file_id=upload.file_id, variation_index=index, path=relative,
+                size=size, crc32=crc, effects=EFFECTS, rendered_at=now))  # fmt: skip
+    events.append(ProcessingFinished(job_id=job_id, outcome="completed", finished_at=now))
+    await EventStore(pool).append(job_stream(job_id), [NewEvent.of(e) for e in events], NO_STREAM)  # type: ignore[arg-type]
+    await pool.close()
+    return job_id, token
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--outputs", type=int, default=20)
+    parser.add_argument("--mib", type=int, default=50, help="size of each output")
+    args = parser.parse_args()
+    asyncio.run(run(args.outputs, args.mib * MIB))
+
+
+async def run(outputs: int, size: int) -> None:
+    work = Path(tempfile.mkdtemp(prefix="vr-bench-download-"))
+    try:
+        async with fresh_database() as url:
+            await measure(url, work, outputs, size)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+async def measure(db_url: str, work: Path, outputs: int, size: int) -> None:
+    data_dir = work / "data"
+    job_id, token = await seed_job(db_url, data_dir, outputs, size)
+    total_mib = outputs * size / MIB
+    big = work / "one.bin"
+    await asyncio.to_thread(write_random, big, outputs * size)
+
+    port, file_port = free_port(), free_port()
+    env = {**os.environ, "VR_DATABASE_URL": db_url, "VR_DATA_DIR": str(data_dir),
+           "VR_PORT": str(port), "VR_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}  # fmt: skip
+    service = subprocess.Popen([sys.executable, "-m", "service", "serve"], env=env, cwd=ROOT)
+    files = subprocess.Popen([sys.executable, "-c", FILE_SERVER, str(big), str(file_port)])
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/readyz")
+        wait_ready(f"http://127.0.0.1:{file_port}/file")
+        auth = [f"Authorization: Bearer {token}"]
+        job_url = f"http://127.0.0.1:{port}/api/jobs/{job_id}/download"
+        file_url = f"http://127.0.0.1:{file_port}/file"
+        print(f"Download benchmark on {server_label()}: {outputs} x {size // MIB} MiB "
+              f"= {total_mib:.0f} MiB in 4 folders")  # fmt: skip
+        # warm the page cache and both servers
+        curl(job_url, auth)
+        curl(file_url, [])
+
+        with Sampler(files.pid) as file_stats:
+            file_time, _, file_bytes = curl(file_url, [])
+        with Sampler(service.pid) as job_stats:
+            job_time, _, job_bytes = curl(job_url, auth)
+        zip_start = time.perf_counter()
+        sources = sorted(str(p) for p in (data_dir / "outputs").rglob("*.mp4"))
+        subprocess.run(["zip", "-0", "-q", "-", *sources], stdout=subprocess.DEVNULL, check=True)
+        zip_time = time.perf_counter() - zip_start
+
+        file_rate = file_bytes / MIB / file_time
+        job_rate = job_bytes / MIB / job_time
+        print(
+            f"  FileResponse, one file          {file_rate:8.0f} MiB/s   cpu {file_stats.cpu:.2f} s"
+        )
+        print(f"  service ZIP download            {job_rate:8.0f} MiB/s   cpu {job_stats.cpu:.2f} s"
+              f"   ratio {job_rate / file_rate:.2f}x")  # fmt: skip
+        print(f"  zip -0 to /dev/null             {total_mib / zip_time:8.0f} MiB/s")
+        print(
+            f"  server CPU per download: {job_stats.cpu:.2f} s "
+            f"({job_stats.cpu / max(file_stats.cpu, 1e-9):.2f}x FileResponse)"
+        )
+        print(f"  server peak RSS growth during the download: {job_stats.growth_mib:.1f} MiB")
+
+        with Sampler(service.pid):
+            start = time.perf_counter()
+            threads = [threading.Thread(target=curl, args=(job_url, auth)) for _ in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            elapsed = time.perf_counter() - start
+        print(
+            f"  4 concurrent downloads          {4 * job_bytes / MIB / elapsed:8.0f} MiB/s aggregate"
+        )
+
+        half = job_bytes // 2
+        with Sampler(service.pid) as resume:
+            _, first_byte, got = curl(job_url, [*auth, f"Range: bytes={half}-"])
+        print(f"  resume from the middle: first byte after {first_byte * 1000:.1f} ms, "
+              f"{got / MIB:.0f} MiB sent, {resume.read / MIB:.0f} MiB read from disk")  # fmt: skip
+    finally:
+        for proc in (service, files):
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

@@ -172,17 +172,20 @@ async def run(outputs: int, size: int) -> None:
     work = Path(tempfile.mkdtemp(prefix="vr-bench-download-"))
     try:
         async with fresh_database() as url:
-            await measure(url, work, outputs, size)
+            job_id, token = await seed_job(url, work / "data", outputs, size)
+            await asyncio.to_thread(measure, url, work, job_id, token, outputs, size)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-async def measure(db_url: str, work: Path, outputs: int, size: int) -> None:
+def measure(
+    db_url: str, work: Path, job_id: uuid.UUID, token: str, outputs: int, size: int
+) -> None:
+    """Runs in a thread: it only drives subprocesses and waits."""
     data_dir = work / "data"
-    job_id, token = await seed_job(db_url, data_dir, outputs, size)
     total_mib = outputs * size / MIB
     big = work / "one.bin"
-    await asyncio.to_thread(write_random, big, outputs * size)
+    write_random(big, outputs * size)
 
     port, file_port = free_port(), free_port()
     env = {**os.environ, "VR_DATABASE_URL": db_url, "VR_DATA_DIR": str(data_dir),
@@ -232,9 +235,8 @@ async def measure(db_url: str, work: Path, outputs: int, size: int) -> None:
             for t in threads:
                 t.join()
             elapsed = time.perf_counter() - start
-        print(
-            f"  4 concurrent downloads          {4 * job_bytes / MIB / elapsed:8.0f} MiB/s aggregate"
-        )
+        aggregate = 4 * job_bytes / MIB / elapsed
+        print(f"  4 concurrent downloads          {aggregate:8.0f} MiB/s aggregate")
 
         half = job_bytes // 2
         with Sampler(service.pid) as resume:

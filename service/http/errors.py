@@ -26,6 +26,8 @@ def error_response(exc: VideoRefresherError) -> web.Response:
     retry_after = exc.fields.get("retry_after_s")
     if retry_after is not None:
         response.headers["Retry-After"] = str(max(1, round(retry_after)))
+    if exc.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="video-refresher"'
     return response
 
 

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=500 * 2**20, ge=1, description="Per uploaded file.")
     max_files_per_job: int = Field(default=10, ge=1, le=1000)
     retention_s: int = Field(default=86_400, ge=1, description="Job lifetime after upload.")
+    upload_reserve_bytes: int = Field(
+        default=0, ge=0, description="Uploads must leave this much disk free (507 otherwise)."
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -8,12 +8,12 @@ from aiohttp import web
 
 from service.bootstrap import running_services
 from service.clock import Clock
-from service.http import auth_routes, health
+from service.http import auth_routes, health, jobs
 from service.http.errors import error_middleware
 from service.http.keys import SERVICES
 from service.settings import Settings
 
-ROUTE_TABLES: list[web.RouteTableDef] = [health.routes, auth_routes.routes]
+ROUTE_TABLES: list[web.RouteTableDef] = [health.routes, auth_routes.routes, jobs.routes]
 
 
 def _services_ctx(

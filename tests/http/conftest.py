@@ -26,3 +26,17 @@ async def client(aiohttp_client: Any, settings: Settings, clock: FixedClock) -> 
 def app_pool(client: Any) -> Any:
     """The pool the app under test uses."""
     return client.app[SERVICES].database.pool
+
+
+@pytest.fixture
+async def alice(app_pool: Any) -> Any:
+    from tests.accounts.support import make_user
+
+    return await make_user(app_pool, "alice")
+
+
+@pytest.fixture
+async def alice_headers(client: Any, alice: Any) -> dict[str, str]:
+    from tests.accounts.support import bearer, log_in
+
+    return bearer(await log_in(client, "alice"))

@@ -52,7 +52,7 @@ def display_name(raw: str | None, index: int) -> str:
     """The user's file name as data: last path component, no control characters."""
     name = _CONTROL.sub("", (raw or "").replace("\\", "/"))
     name = PurePosixPath(name).name.strip()[:MAX_NAME_CHARS]
-    return name or f"video-{index}"
+    return name if name not in ("", ".", "..") else f"video-{index}"
 
 
 class UploadIntake:

@@ -30,7 +30,7 @@ class UploadFile:
     def sha256(self) -> str:
         return self._sha256.hexdigest()
 
-    def write(self, chunk: bytes) -> None:
+    def write(self, chunk: bytes | bytearray) -> None:
         """Append `chunk` (unbuffered, so a full disk shows here). Runs in a thread."""
         try:
             if self._file is None:

@@ -32,6 +32,7 @@ from service.settings import Settings
 from service.uploads import files, sniff
 
 CHUNK_BYTES = 2**20  # one thread hop per MiB: the hop costs ~0.1 ms
+MIN_READ_BYTES = 2**16  # read_chunk needs room for a boundary; the socket gives ~64 KiB anyway
 DEFAULT_VARIATIONS = 5
 MAX_VARIATIONS = 20
 MAX_FIELD_BYTES = 32  # `variations` is a small integer
@@ -104,18 +105,18 @@ class UploadIntake:
         self.files.append(upload)
         limit = self.settings.max_upload_bytes
         received = 0
-        chunk = head
+        buffer = bytearray(head)
         while True:
             room = limit + 1 - received  # one byte past the limit proves it is exceeded
-            chunk += await _read_at_least(part, min(CHUNK_BYTES, room) - len(chunk))
-            received += len(chunk)
+            await _fill(part, buffer, min(CHUNK_BYTES, room))
+            received += len(buffer)
             if received > limit:
                 raise UploadTooLarge(name, limit)
             await self._written()
-            if not chunk:
+            if not buffer:
                 return
-            self._pending = asyncio.ensure_future(asyncio.to_thread(upload.write, chunk))
-            chunk = b""
+            self._pending = asyncio.ensure_future(asyncio.to_thread(upload.write, buffer))
+            buffer = bytearray()  # the pending write owns the previous one
 
     async def _written(self) -> None:
         """Wait for the previous chunk's write; it overlapped with reading this one."""
@@ -152,9 +153,14 @@ async def _read_variations(part: BodyPartReader) -> int:
 async def _read_at_least(part: BodyPartReader, size: int) -> bytes:
     """Up to `size` bytes of the part (fewer only at its end)."""
     data = bytearray()
-    while len(data) < size and not part.at_eof():
-        data += await _guarded(part.read_chunk(max(size - len(data), CHUNK_BYTES // 16)))
+    await _fill(part, data, size)
     return bytes(data)
+
+
+async def _fill(part: BodyPartReader, buffer: bytearray, size: int) -> None:
+    """Extend `buffer` in place to `size` bytes, or to the end of the part."""
+    while len(buffer) < size and not part.at_eof():
+        buffer += await _guarded(part.read_chunk(max(size - len(buffer), MIN_READ_BYTES)))
 
 
 async def _guarded(read: Awaitable[T]) -> T:

@@ -45,6 +45,17 @@ class Settings(BaseSettings):
     ffmpeg_path: str | None = Field(
         default=None, description="ffmpeg binary; unset: `ffmpeg` on PATH, else imageio-ffmpeg's."
     )
+    token_ttl_s: int = Field(default=86_400, ge=1, description="Bearer tokens expire after this.")
+    login_max_failures: int = Field(
+        default=10, ge=1, description="Failed logins per username or address within the window."
+    )
+    login_window_s: float = Field(default=300.0, gt=0, description="The login limiter's window.")
+    max_upload_bytes: int = Field(default=500 * 2**20, ge=1, description="Per uploaded file.")
+    max_files_per_job: int = Field(default=10, ge=1, le=1000)
+    retention_s: int = Field(default=86_400, ge=1, description="Job lifetime after upload.")
+    upload_reserve_bytes: int = Field(
+        default=0, ge=0, description="Uploads must leave this much disk free (507 otherwise)."
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -8,12 +8,17 @@ from aiohttp import web
 
 from service.bootstrap import running_services
 from service.clock import Clock
-from service.http import health
+from service.http import auth_routes, download, health, jobs
 from service.http.errors import error_middleware
 from service.http.keys import SERVICES
 from service.settings import Settings
 
-ROUTE_TABLES: list[web.RouteTableDef] = [health.routes]
+ROUTE_TABLES: list[web.RouteTableDef] = [
+    health.routes,
+    auth_routes.routes,
+    jobs.routes,
+    download.routes,
+]
 
 
 def _services_ctx(
@@ -30,6 +35,7 @@ def _services_ctx(
 def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
     app = web.Application(middlewares=[error_middleware])
     app.cleanup_ctx.append(_services_ctx(settings, clock))
+    app.cleanup_ctx.append(auth_routes.accounts_ctx)
     for table in ROUTE_TABLES:
         app.add_routes(table)
     return app

@@ -28,6 +28,8 @@ def error_response(exc: VideoRefresherError) -> web.Response:
         response.headers["Retry-After"] = str(max(1, round(retry_after)))
     if isinstance(exc, RangeNotSatisfiable):
         response.headers["Content-Range"] = f"bytes */{exc.size}"
+    if exc.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="video-refresher"'
     return response
 
 

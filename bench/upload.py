@@ -1,0 +1,237 @@
+"""Upload throughput and server memory: one job of N large files over HTTP vs a plain copy.
+
+Starts `video-refresher serve` in a subprocess (the embedded PostgreSQL, or
+VR_DATABASE_URL when set), logs in as the first-run admin, posts one job with a streaming
+client (files read 1 MiB at a time; never whole in memory), and prints MiB/s next to
+`shutil.copyfile` of the same bytes to the same disk, plus the server process's peak RSS
+growth sampled every 50 ms during the upload.
+
+    python bench/upload.py                      # 2 x 200 MiB
+    python bench/upload.py --files 2 --size-mib 20   # quick run
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+MIB = 2**20
+CHUNK = MIB
+FTYP = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
+
+
+def make_source(path: Path, size: int) -> None:
+    """Random bytes behind a valid `ftyp` box, written once."""
+    with open(path, "wb") as out:
+        out.write(FTYP)
+        left = size - len(FTYP)
+        while left > 0:
+            n = min(CHUNK, left)
+            out.write(os.urandom(n))
+            left -= n
+
+
+def copy_rate(source: Path, directory: Path, files: int) -> float:
+    """MiB/s of shutil.copyfile of `files` copies of `source` into `directory`."""
+    started = time.perf_counter()
+    for i in range(files):
+        shutil.copyfile(source, directory / f"copy-{i}.bin")
+    elapsed = time.perf_counter() - started
+    for i in range(files):
+        (directory / f"copy-{i}.bin").unlink()
+    return files * source.stat().st_size / MIB / elapsed
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """`video-refresher serve` in a subprocess; stderr is drained to catch the admin password."""
+
+    def __init__(self, data_dir: Path, port: int, max_upload: int) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VR_")}
+        if os.environ.get("VR_DATABASE_URL"):
+            env["VR_DATABASE_URL"] = os.environ["VR_DATABASE_URL"]
+        env.update(
+            VR_DATA_DIR=str(data_dir),
+            VR_PORT=str(port),
+            VR_MAX_UPLOAD_BYTES=str(max_upload),
+            PYTHONPATH=str(ROOT),
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "service", "serve"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: list[str] = []
+        threading.Thread(target=self._drain, daemon=True).start()
+        self.url = f"http://127.0.0.1:{port}"
+
+    def _drain(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.append(line)
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.url}/readyz", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        raise SystemExit("server did not become ready:\n" + "".join(self.lines[-20:]))
+
+    def admin_password(self) -> str:
+        for line in self.lines:
+            found = re.search(r"Password: (\S+)", line)
+            if found:
+                return found.group(1)
+        raise SystemExit("no first-run admin password logged (is the database fresh?)")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+class PeakRss:
+    """Samples one process's RSS every 50 ms in a thread."""
+
+    def __init__(self, pid: int) -> None:
+        self.process = psutil.Process(pid)
+        self.baseline = self.process.memory_info().rss
+        self.peak = self.baseline
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.05):
+            self.peak = max(self.peak, self.process.memory_info().rss)
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return self.peak - self.baseline
+
+
+def multipart_layout(source: Path, files: int, boundary: str) -> list[bytes | Path]:
+    """The body as literal pieces and files to stream, so its length is known up front."""
+    pieces: list[bytes | Path] = []
+    for i in range(files):
+        pieces.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="videos"; '
+            f'filename="clip-{i}.mp4"\r\nContent-Type: video/mp4\r\n\r\n'.encode()
+        )
+        pieces += [source, b"\r\n"]
+    pieces.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="variations"\r\n\r\n2\r\n'
+        f"--{boundary}--\r\n".encode()
+    )
+    return pieces
+
+
+def layout_length(pieces: list[bytes | Path]) -> int:
+    return sum(p.stat().st_size if isinstance(p, Path) else len(p) for p in pieces)
+
+
+async def stream(pieces: list[bytes | Path]) -> AsyncIterator[bytes]:
+    """Yield the body, reading files 1 MiB at a time in a thread."""
+    for piece in pieces:
+        if isinstance(piece, bytes):
+            yield piece
+            continue
+        f = await asyncio.to_thread(open, piece, "rb")
+        try:
+            while chunk := await asyncio.to_thread(f.read, CHUNK):
+                yield chunk
+        finally:
+            await asyncio.to_thread(f.close)
+
+
+async def upload(url: str, password: str, source: Path, files: int) -> tuple[float, int]:
+    boundary = uuid.uuid4().hex
+    pieces = multipart_layout(source, files, boundary)
+    length = layout_length(pieces)
+    timeout = aiohttp.ClientTimeout(total=None)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        login = await session.post(
+            f"{url}/api/auth/login", json={"username": "admin", "password": password}
+        )
+        token = (await login.json())["token"]
+        started = time.perf_counter()
+        response = await session.post(
+            f"{url}/api/jobs",
+            data=stream(pieces),
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+                "Content-Length": str(length),
+            },
+        )
+        body = await response.text()
+        elapsed = time.perf_counter() - started
+        if response.status != 202:
+            raise SystemExit(f"upload failed: {response.status} {body}")
+    return elapsed, length
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--files", type=int, default=2)
+    parser.add_argument("--size-mib", type=int, default=200)
+    parser.add_argument("--dir", type=Path, default=None, help="scratch directory (a temp dir)")
+    args = parser.parse_args()
+
+    scratch = Path(tempfile.mkdtemp(prefix="vr-bench-upload-", dir=args.dir))
+    try:
+        source = scratch / "source.mp4"
+        make_source(source, args.size_mib * MIB)
+        copy = copy_rate(source, scratch, args.files)
+        server = Server(scratch / "data", free_port(), max_upload=args.size_mib * MIB + MIB)
+        try:
+            server.wait_ready()
+            password = server.admin_password()
+            rss = PeakRss(server.process.pid)
+            elapsed, length = asyncio.run(upload(server.url, password, source, args.files))
+            growth = rss.stop()
+        finally:
+            server.stop()
+        rate = length / MIB / elapsed
+        print(f"upload: {args.files} x {args.size_mib} MiB in {elapsed:.2f} s = {rate:.0f} MiB/s")
+        print(f"copy:   shutil.copyfile of the same bytes = {copy:.0f} MiB/s")
+        print(f"ratio:  {rate / copy:.2f}x the copy rate (target >= 0.5x)")
+        print(f"server peak RSS growth during the upload: {growth / MIB:.1f} MiB (target < 64 MiB)")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

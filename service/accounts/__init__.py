@@ -1,0 +1,1 @@
+"""Accounts: users, password hashes, bearer tokens and the login limiter."""

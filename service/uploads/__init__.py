@@ -1,0 +1,1 @@
+"""Upload intake: stream multipart videos to disk, sniff their container, record the job."""

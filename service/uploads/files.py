@@ -1,0 +1,70 @@
+"""The upload files on disk: written a chunk at a time, hashed on the way, removed as a
+whole folder when the upload fails. Every function here blocks: call it in a thread."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import shutil
+import uuid
+from pathlib import Path
+
+from service.errors import InsufficientStorage
+
+_NO_ROOM = (errno.ENOSPC, errno.EDQUOT)
+
+
+class UploadFile:
+    """One upload being written; size and SHA-256 grow with every chunk."""
+
+    def __init__(self, file_id: uuid.UUID, path: Path, name: str) -> None:
+        self.file_id = file_id
+        self.path = path
+        self.name = name
+        self.size = 0
+        self._sha256 = hashlib.sha256()
+        self._file = None
+
+    @property
+    def sha256(self) -> str:
+        return self._sha256.hexdigest()
+
+    def write(self, chunk: bytes | bytearray) -> None:
+        """Append `chunk` (unbuffered, so a full disk shows here). Runs in a thread."""
+        try:
+            if self._file is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._file = open(self.path, "xb", buffering=0)  # noqa: SIM115 (closed by close)
+            view = memoryview(chunk)
+            while view:
+                written = self._file.write(view)
+                view = view[written:]
+        except OSError as exc:
+            if exc.errno in _NO_ROOM:
+                raise InsufficientStorage(
+                    f"no disk space left while storing {self.name!r}", file=self.name
+                ) from None
+            raise
+        self._sha256.update(chunk)
+        self.size += len(chunk)
+
+    def close(self) -> None:
+        """Runs in a thread."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def free_bytes(directory: Path) -> int:
+    """Free space where uploads go (creating the folder). Runs in a thread."""
+    directory.mkdir(parents=True, exist_ok=True)
+    return shutil.disk_usage(directory).free
+
+
+def discard(files: list[UploadFile], job_dir: Path) -> None:
+    """Close whatever is open and remove the job's whole upload folder. Runs in a thread."""
+    for upload in files:
+        with contextlib.suppress(OSError):  # the folder goes anyway
+            upload.close()
+    shutil.rmtree(job_dir, ignore_errors=True)

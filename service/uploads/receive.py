@@ -1,0 +1,91 @@
+"""Receive a job: stream the upload to disk, then record `UploadReceived`; nothing is left
+behind unless the event is in the log."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from aiohttp import MultipartReader
+
+from service.accounts.principal import Principal
+from service.bootstrap import Services
+from service.events.base import EventMetadata, NewEvent
+from service.events.job import StoredUpload, UploadReceived, job_stream
+from service.events.store import NO_STREAM, AppendResult
+from service.uploads.intake import UploadIntake
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReceivedJob:
+    event: UploadReceived
+    appended: AppendResult
+
+
+async def receive_job(
+    services: Services,
+    principal: Principal,
+    reader: MultipartReader,
+    *,
+    content_length: int | None,
+    request_id: str,
+) -> ReceivedJob:
+    """Store the files and append `UploadReceived`; on any failure (including the client
+    going away) remove the files, so a job exists on disk only if it exists in the log."""
+    job_id = uuid.uuid4()
+    intake = UploadIntake(services.settings, job_id)
+    append: asyncio.Future[AppendResult] | None = None
+    try:
+        await intake.check_space(content_length)
+        upload = await intake.read(reader)
+        received_at = services.clock.now()
+        event = UploadReceived(
+            job_id=job_id,
+            owner_id=principal.user_id,
+            variations_per_video=upload.variations,
+            files=tuple(
+                StoredUpload(
+                    file_id=f.file_id,
+                    name=f.name,
+                    size=f.size,
+                    sha256=f.sha256,
+                    path=intake.relative_path(f),
+                )
+                for f in upload.files
+            ),
+            received_at=received_at,
+            expires_at=received_at + timedelta(seconds=services.settings.retention_s),
+        )
+        metadata = EventMetadata(
+            correlation_id=str(job_id), actor=principal.username, request_id=request_id
+        )
+        append = asyncio.ensure_future(
+            services.store.append(
+                job_stream(job_id), [NewEvent.of(event, metadata=metadata)], NO_STREAM
+            )
+        )
+        appended = await asyncio.shield(append)
+    except BaseException:
+        if append is not None and not append.done():
+            # Cancelled while the append runs: its outcome decides whether the files stay.
+            append.add_done_callback(lambda task: _discard_unless_recorded(task, intake))
+        else:
+            await intake.discard()
+        raise
+    await services.job_view_waiter.wait_for(appended, services.settings.read_your_writes_timeout_s)
+    return ReceivedJob(event, appended)
+
+
+_discards: set[asyncio.Future[None]] = set()  # keeps late clean-ups alive until done
+
+
+def _discard_unless_recorded(task: asyncio.Future[AppendResult], intake: UploadIntake) -> None:
+    if task.cancelled() or task.exception() is not None:
+        discard = asyncio.ensure_future(intake.discard())
+        _discards.add(discard)
+        discard.add_done_callback(_discards.discard)

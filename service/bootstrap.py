@@ -22,6 +22,7 @@ from service.projections import job_view
 from service.projections.job_queries import JobQueries
 from service.projections.runner import SubscriptionRunner
 from service.projections.wait import ProjectionWaiter
+from service.reactors.wiring import reactors
 from service.settings import Role, Settings
 
 log = logging.getLogger(__name__)
@@ -70,10 +71,10 @@ def job_view_runner(services: Services) -> list[Component]:
 
 # Which components each role runs. Later capabilities add their factories here.
 ROLE_COMPONENTS: dict[Role, list[ComponentFactory]] = {
-    Role.ALL: [job_view_runner],
+    Role.ALL: [job_view_runner, reactors],
     Role.API: [job_view_runner],
     Role.WORKER: [],
-    Role.REACTORS: [],
+    Role.REACTORS: [reactors],
 }
 
 

@@ -185,3 +185,19 @@ class RenderFailed(ProcessingError):
     """ffmpeg failed to render the variation."""
 
     code = "render_failed"
+
+
+# --- reactors (purge, expiry, reaping) -------------------------------------------------
+
+
+class JobStillProcessing(VideoRefresherError):
+    """The job is being processed; it can be expired once processing has finished."""
+
+    status = 409
+    code = "job_processing"
+
+    def __init__(self, job_id: object) -> None:
+        super().__init__(
+            f"job {job_id} is being processed; expire it once processing has finished",
+            job_id=str(job_id),
+        )

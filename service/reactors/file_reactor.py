@@ -85,7 +85,7 @@ class FileReactor:
         self._data_dir = data_dir
         self._poll_interval_s = poll_interval_s
         self._sweep_interval_s = sweep_interval_s
-        self.retry = retry or RetryQueue()
+        self.retry = retry if retry is not None else RetryQueue()
         self.runner = SubscriptionRunner(
             cleanup.name, self, database, poll_interval_s=poll_interval_s
         )

@@ -3,6 +3,7 @@ data directory, appended straight to the log, and a job view caught up on demand
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import shutil
@@ -170,15 +171,27 @@ async def events_of(services: Services, job: Job, event_type: str) -> list[Recor
 
 
 async def project(services: Services) -> None:
-    """Bring the job view up to the head of the log, as its runner would."""
+    """Bring the job view up to the head of the log, as its runner would.
+
+    Readers only see transactions older than every one in flight on the server, and a
+    shared test server may have an unrelated transaction open: wait until all is seen.
+    """
     pool = services.database.pool
-    async with pool.acquire() as conn, conn.transaction():
-        checkpoint = await checkpoints.load(conn, job_view.NAME)
-        await checkpoints.lock(conn, job_view.NAME)
-        events = [e async for e in read_all(conn, checkpoint)]
-        if events:
-            await job_view.JobViewProjection().handle(conn, events)
-            await checkpoints.store(conn, job_view.NAME, Checkpoint.of(events[-1]))
+    target = await head(services)
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:
+        async with pool.acquire() as conn, conn.transaction():
+            checkpoint = await checkpoints.load(conn, job_view.NAME)
+            await checkpoints.lock(conn, job_view.NAME)
+            events = [e async for e in read_all(conn, checkpoint)]
+            if events:
+                await job_view.JobViewProjection().handle(conn, events)
+                checkpoint = Checkpoint.of(events[-1])
+                await checkpoints.store(conn, job_view.NAME, checkpoint)
+        if checkpoint >= target:
+            return
+        assert asyncio.get_running_loop().time() < deadline, "the log stayed invisible for 30 s"
+        await asyncio.sleep(0.02)
 
 
 async def head(services: Services) -> Checkpoint:

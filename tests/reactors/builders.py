@@ -90,7 +90,9 @@ def write_uploads(
     )
 
 
-def write_output(data_dir: Path, job_id: uuid.UUID, file_id: uuid.UUID, index: int, size: int):
+def write_output(
+    data_dir: Path, job_id: uuid.UUID, file_id: uuid.UUID, index: int, size: int
+) -> VariationRendered:
     """A real output file at `outputs/<job>/<file-id>/<index>.mp4` and its event."""
     relative = f"outputs/{job_id}/{file_id}/{index:02d}.mp4"
     path = data_dir / relative

@@ -22,6 +22,7 @@ from service.projections import job_view
 from service.projections.job_queries import JobQueries
 from service.projections.runner import SubscriptionRunner
 from service.projections.wait import ProjectionWaiter
+from service.reactors.wiring import reactors
 from service.settings import Role, Settings
 
 log = logging.getLogger(__name__)
@@ -68,12 +69,13 @@ def job_view_runner(services: Services) -> list[Component]:
     ]
 
 
-# Which components each role runs. Later capabilities add their factories here.
+# Which components each role runs. Every role reads the job view, so every role can feed
+# it: the runner is single-active across processes, the others wait as standbys.
 ROLE_COMPONENTS: dict[Role, list[ComponentFactory]] = {
-    Role.ALL: [job_view_runner],
+    Role.ALL: [job_view_runner, reactors],
     Role.API: [job_view_runner],
-    Role.WORKER: [],
-    Role.REACTORS: [],
+    Role.WORKER: [job_view_runner],
+    Role.REACTORS: [job_view_runner, reactors],
 }
 
 
@@ -85,6 +87,7 @@ async def running_services(
     with_components: bool = True,
 ) -> AsyncIterator[Services]:
     """Open the database (migrating it), start the role's components, tear down in reverse."""
+    await asyncio.to_thread(make_data_dirs, settings)
     async with open_database(settings, migrate_schema=True) as database:
         notifier = ChangeNotifier(database.pool)
         await notifier.start()
@@ -106,6 +109,12 @@ async def running_services(
         finally:
             await _stop(services.components, tasks)
             await notifier.stop()
+
+
+def make_data_dirs(settings: Settings) -> None:
+    """Create the uploads and outputs folders (and the data dir). Runs in a thread."""
+    for directory in (settings.uploads_dir, settings.outputs_dir):
+        directory.mkdir(parents=True, exist_ok=True)
 
 
 async def _stop(components: list[Component], tasks: list[asyncio.Task[None]]) -> None:

@@ -216,6 +216,8 @@ class InvalidDownloadLink(VideoRefresherError):
 
     status = 401
     code = "invalid_link"
+
+
 # --- accounts and auth -----------------------------------------------------------------
 
 
@@ -343,3 +345,19 @@ class IdempotencyKeyReused(VideoRefresherError):
 
     status = 422
     code = "idempotency_key_reused"
+
+
+# --- reactors (purge, expiry, reaping) -------------------------------------------------
+
+
+class JobStillProcessing(VideoRefresherError):
+    """The job is being processed; it can be expired once processing has finished."""
+
+    status = 409
+    code = "job_processing"
+
+    def __init__(self, job_id: object) -> None:
+        super().__init__(
+            f"job {job_id} is being processed; expire it once processing has finished",
+            job_id=str(job_id),
+        )

@@ -56,6 +56,15 @@ class Settings(BaseSettings):
     upload_reserve_bytes: int = Field(
         default=0, ge=0, description="Uploads must leave this much disk free (507 otherwise)."
     )
+    expiry_interval_s: float = Field(
+        default=60, gt=0, description="The expiry scheduler looks for expired jobs this often."
+    )
+    disk_high_water: float = Field(
+        default=0.85, gt=0, le=1, description="Data-volume usage above which results are evicted."
+    )
+    disk_low_water: float = Field(
+        default=0.80, gt=0, le=1, description="Eviction stops once projected usage is below this."
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -70,6 +79,12 @@ class Settings(BaseSettings):
     def _check_pool(self) -> Settings:
         if self.pool_min_size > self.pool_max_size:
             raise ValueError("VR_POOL_MIN_SIZE must not exceed VR_POOL_MAX_SIZE")
+        return self
+
+    @model_validator(mode="after")
+    def _check_water_marks(self) -> Settings:
+        if self.disk_low_water >= self.disk_high_water:
+            raise ValueError("VR_DISK_LOW_WATER must be below VR_DISK_HIGH_WATER")
         return self
 
     @property

@@ -212,7 +212,7 @@ async def test_an_upload_that_would_eat_the_disk_reserve_answers_507_before_read
 def tiny_disk(settings: Settings) -> Any:
     """A 1 MiB tmpfs mounted where uploads go (needs root; skipped otherwise)."""
     mount_point = settings.uploads_dir
-    mount_point.mkdir(parents=True)
+    mount_point.mkdir(parents=True, exist_ok=True)
     mounted = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)],
         capture_output=True,

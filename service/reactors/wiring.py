@@ -1,0 +1,48 @@
+"""Build the reactors for a process's role and register their readiness reports."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from service.reactors.expiry import ExpiryScheduler
+from service.reactors.file_reactor import FileReactor
+from service.reactors.output_reaper import OutputReap
+from service.reactors.upload_purger import UploadPurge
+
+if TYPE_CHECKING:
+    from service.bootstrap import Component, Services
+
+
+def file_reactors(services: Services) -> list[FileReactor]:
+    built = []
+    for cleanup in (UploadPurge(), OutputReap()):
+        reactor = FileReactor(
+            cleanup,
+            store=services.store,
+            database=services.database,
+            data_dir=services.settings.data_dir,
+            poll_interval_s=services.settings.poll_interval_s,
+        )
+        services.readiness[reactor.name] = reactor.readiness
+        built.append(reactor)
+    return built
+
+
+def expiry_scheduler(services: Services) -> ExpiryScheduler:
+    settings = services.settings
+    return ExpiryScheduler(
+        store=services.store,
+        database=services.database,
+        clock=services.clock,
+        data_dir=settings.data_dir,
+        interval_s=settings.expiry_interval_s,
+        high_water=settings.disk_high_water,
+        low_water=settings.disk_low_water,
+        poll_interval_s=settings.poll_interval_s,
+    )
+
+
+def reactors(services: Services) -> list[Component]:
+    """The upload purger, the expiry scheduler and the output reaper."""
+    purger, reaper = file_reactors(services)
+    return [purger, expiry_scheduler(services), reaper]

@@ -24,40 +24,50 @@ class ChangeNotifier:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
-        self._pending = asyncio.Event()
+        self._owed = False  # an append committed since the last NOTIFY
+        self._wake = asyncio.Event()
+        self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
     def notify(self) -> None:
         """Called after each committed append; never blocks, never fails the append."""
-        self._pending.set()
+        self._owed = True
+        self._wake.set()
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="change-notifier")
 
     async def stop(self) -> None:
-        """Stop after sending any signal still owed, so no subscriber waits a poll for it."""
+        """Stop after sending any signal still owed, so no subscriber waits a poll for it.
+
+        The loop is asked to end rather than cancelled: a NOTIFY cancelled mid-query
+        hands its pooled connection back busy, and the next user of it fails.
+        """
         if self._task is None:
             return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        self._stopping = True
+        self._wake.set()
+        await self._task
         self._task = None
-        if self._pending.is_set():
-            await self._send()
 
     async def _run(self) -> None:
         while True:
-            await self._pending.wait()
-            await self._send()
+            await self._wake.wait()
+            self._wake.clear()
+            if self._owed:
+                await self._send()
+            if self._stopping and not self._owed:
+                return
 
     async def _send(self) -> None:
-        self._pending.clear()
+        self._owed = False
         try:
             await self._pool.execute(f"NOTIFY {CHANNEL}")
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             # Subscribers also poll, so a lost signal only costs latency.
             log.warning("notify failed: %s", exc, extra={"action": "events.notify_failed"})
-            await asyncio.sleep(0.5)
+            if not self._stopping:
+                await asyncio.sleep(0.5)
 
 
 async def listen(conn: asyncpg.Connection, wake: asyncio.Event) -> None:

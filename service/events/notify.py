@@ -9,7 +9,6 @@ outside any append transaction, for however many appends happened since its last
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 import asyncpg

@@ -18,6 +18,7 @@ from service.clock import Clock, SystemClock
 from service.db.database import Database, open_database
 from service.events.notify import ChangeNotifier
 from service.events.store import EventStore
+from service.processing.wiring import worker
 from service.projections import job_view
 from service.projections.job_queries import JobQueries
 from service.projections.runner import SubscriptionRunner
@@ -72,9 +73,9 @@ def job_view_runner(services: Services) -> list[Component]:
 # Which components each role runs. Every role reads the job view, so every role can feed
 # it: the runner is single-active across processes, the others wait as standbys.
 ROLE_COMPONENTS: dict[Role, list[ComponentFactory]] = {
-    Role.ALL: [job_view_runner, reactors],
+    Role.ALL: [job_view_runner, reactors, worker],
     Role.API: [job_view_runner],
-    Role.WORKER: [job_view_runner],
+    Role.WORKER: [job_view_runner, worker],
     Role.REACTORS: [job_view_runner, reactors],
 }
 

@@ -65,6 +65,15 @@ class Settings(BaseSettings):
     disk_low_water: float = Field(
         default=0.80, gt=0, le=1, description="Eviction stops once projected usage is below this."
     )
+    worker_concurrency: int = Field(
+        default=1, ge=1, le=64, description="Jobs one worker process renders at the same time."
+    )
+    ffmpeg_threads: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="Threads per ffmpeg; unset: all cores for one job, shared out for several.",
+    )
 
     @field_validator("database_url")
     @classmethod

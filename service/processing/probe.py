@@ -9,6 +9,7 @@ from contextlib import suppress
 from pathlib import Path
 
 from service.errors import ProbeFailed
+from service.processing.children import DIE_WITH_PARENT
 from service.processing.stderr_tail import StderrTail
 
 PROBE_TIMEOUT_S = 30.0
@@ -47,6 +48,7 @@ async def probe_duration(ffmpeg: str, path: Path, *, timeout_s: float = PROBE_TI
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
+        preexec_fn=DIE_WITH_PARENT,
     )  # fmt: skip
     assert proc.stderr is not None
     try:

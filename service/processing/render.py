@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from service.errors import RenderFailed
+from service.processing.children import DIE_WITH_PARENT
 from service.processing.effects import Effects
 from service.processing.stderr_tail import StderrTail
 
@@ -85,6 +86,7 @@ async def render_variation(
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
+        preexec_fn=DIE_WITH_PARENT,
     )
     assert proc.stderr is not None
     tail = StderrTail(max_lines=STDERR_TAIL_LINES)

@@ -18,6 +18,12 @@ WHERE ($1::uuid IS NULL OR owner_id = $1)
 ORDER BY created_at DESC, job_id DESC
 LIMIT $4
 """
+# Processing jobs first (each may have lost its worker), then the oldest received ones.
+_CLAIMABLE = """
+(SELECT job_id FROM job_view WHERE status = 'processing' ORDER BY created_at, job_id)
+UNION ALL
+(SELECT job_id FROM job_view WHERE status = 'received' ORDER BY created_at, job_id LIMIT $1)
+"""
 _WITH_STATUS = (
     "SELECT state FROM job_view WHERE status = ANY ($1::text[]) ORDER BY created_at, job_id"
 )
@@ -44,6 +50,11 @@ class JobQueries:
         created, job_id = before if before else (None, None)
         rows = await self._pool.fetch(_LIST_FOR_OWNER, owner_id, created, job_id, limit)
         return [JobState.model_validate_json(r["state"]) for r in rows]
+
+    async def claimable(self, *, received_limit: int) -> list[uuid.UUID]:
+        """Jobs a worker might render: every processing job, then the oldest received."""
+        rows = await self._pool.fetch(_CLAIMABLE, received_limit)
+        return [r["job_id"] for r in rows]
 
     async def with_status(self, statuses: Sequence[str]) -> list[JobState]:
         """Jobs in any of `statuses`, oldest first (the worker's and reactors' scan)."""

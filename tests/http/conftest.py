@@ -9,7 +9,7 @@ import pytest
 from service.clock import FixedClock
 from service.http.app import create_app
 from service.http.keys import SERVICES
-from service.settings import Settings
+from service.settings import Role, Settings
 
 
 @pytest.fixture
@@ -19,7 +19,10 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 async def client(aiohttp_client: Any, settings: Settings, clock: FixedClock) -> Any:
-    return await aiohttp_client(create_app(settings, clock=clock))
+    """The API role: the job view follows the log, but no worker or reactor acts on the
+    jobs a test builds by hand (tests/http/test_end_to_end.py runs every role)."""
+    api = settings.model_copy(update={"role": Role.API})
+    return await aiohttp_client(create_app(api, clock=clock))
 
 
 @pytest.fixture

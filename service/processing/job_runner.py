@@ -1,0 +1,217 @@
+"""Render one claimed job: probe each upload, render what the log does not record yet,
+record each output the moment it exists, then record how the job ended.
+
+Every append expects the version this attempt last wrote, so the attempt is fenced: if
+another worker reclaimed the job (this one lost its lease without noticing), the next
+append fails and this attempt stops, removing the file it could not record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import groupby
+from pathlib import Path
+
+from service.clock import Clock
+from service.errors import ProbeFailed, ProcessingError, RenderFailed, WrongExpectedVersion
+from service.events.base import Event, EventMetadata, NewEvent
+from service.events.job import (
+    EffectParameters,
+    FileError,
+    Outcome,
+    ProcessingFinished,
+    VariationRendered,
+    job_stream,
+)
+from service.events.store import EventStore
+from service.processing.claim import Claim
+from service.processing.plan import Variation, output_path, still_to_render
+from service.processing.probe import probe_duration
+from service.processing.render import RenderedFile, render_variation
+
+log = logging.getLogger(__name__)
+
+RENDER_TIMEOUT_BASE_S = 120.0
+RENDER_TIMEOUT_PER_VIDEO_S = 30.0
+"""A render may take 120 s plus 30 s per second of video before it counts as stuck:
+`veryfast` H.264 runs near real time even on a small machine, so this only stops hangs."""
+MAX_ERROR_CHARS = 4000  # FileError.message's limit
+
+
+class AttemptFenced(Exception):
+    """Another attempt wrote to the job's stream: this one no longer owns the job."""
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """What every render of this worker shares."""
+
+    ffmpeg: str
+    data_dir: Path
+    threads: int | None
+    worker: str
+
+
+class JobRunner:
+    """Turns a Claim into outputs and events."""
+
+    def __init__(self, store: EventStore, settings: RenderSettings, clock: Clock) -> None:
+        self._store = store
+        self._settings = settings
+        self._clock = clock
+
+    async def run(self, claim: Claim) -> Outcome:
+        job = claim.job
+        data_dir = self._settings.data_dir
+        recorded = {o.path for o in job.outputs}
+        leftovers = await asyncio.to_thread(
+            remove_unrecorded_outputs, data_dir, job.job_id, recorded
+        )
+        if leftovers:
+            log.info(
+                "job %s: removed %d unrecorded output(s) of an earlier attempt",
+                job.job_id,
+                len(leftovers),
+                extra={"action": "worker.leftovers_removed"},
+            )
+        attempt = _Attempt(self._store, claim, self._settings.worker)
+        errors: list[FileError] = []
+        for file_id, variations in _by_file(still_to_render(job)):
+            error = await self._render_file(attempt, variations)
+            if error is not None:
+                errors.append(FileError(file_id=file_id, message=error[:MAX_ERROR_CHARS]))
+        outcome: Outcome = "completed" if not errors else "partial" if attempt.outputs else "failed"
+        await attempt.append(
+            ProcessingFinished(
+                job_id=job.job_id, outcome=outcome, errors=tuple(errors), finished_at=self._now()
+            )
+        )
+        log.info(
+            "job %s %s (attempt %d, %d output(s), %d failed file(s))",
+            job.job_id,
+            outcome,
+            claim.attempt,
+            attempt.outputs,
+            len(errors),
+            extra={"action": "worker.job_finished"},
+        )
+        return outcome
+
+    async def _render_file(self, attempt: _Attempt, variations: list[Variation]) -> str | None:
+        """Render one upload's missing variations; the error message if the file failed."""
+        settings = self._settings
+        file = variations[0].file
+        source = settings.data_dir / file.upload_path
+        try:
+            duration_s = await probe_duration(settings.ffmpeg, source)
+        except ProbeFailed as exc:
+            return _describe(exc)
+        timeout_s = RENDER_TIMEOUT_BASE_S + RENDER_TIMEOUT_PER_VIDEO_S * duration_s
+        for variation in variations:
+            relative = output_path(attempt.job_id, file.file_id, variation.index, attempt.number)
+            target = settings.data_dir / relative
+            await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
+            try:
+                rendered = await render_variation(
+                    settings.ffmpeg,
+                    source,
+                    target,
+                    variation.effects,
+                    threads=settings.threads,
+                    timeout_s=timeout_s,
+                )
+            except RenderFailed as exc:
+                return _describe(exc)
+            await self._record(attempt, variation, relative, rendered)
+        return None
+
+    async def _record(
+        self, attempt: _Attempt, variation: Variation, relative: str, rendered: RenderedFile
+    ) -> None:
+        event = VariationRendered(
+            job_id=attempt.job_id,
+            file_id=variation.file.file_id,
+            variation_index=variation.index,
+            path=relative,
+            size=rendered.size,
+            crc32=rendered.crc32,
+            effects=EffectParameters(**variation.effects.model_dump()),
+            rendered_at=self._now(),
+        )
+        try:
+            await attempt.append(event)
+        except AttemptFenced:
+            await asyncio.to_thread(rendered.path.unlink, missing_ok=True)
+            raise
+        attempt.outputs += 1
+
+    def _now(self) -> datetime:
+        return self._clock.now()
+
+
+class _Attempt:
+    """The attempt's place in the job's stream: appends expect the version it last wrote."""
+
+    def __init__(self, store: EventStore, claim: Claim, worker: str) -> None:
+        self._store = store
+        self.job_id = claim.job.job_id
+        self.number = claim.attempt
+        self.version = claim.job.version
+        self.outputs = len(claim.job.outputs)
+        self._metadata = EventMetadata(
+            correlation_id=str(self.job_id),
+            causation_id=str(claim.started_event_id),
+            actor=f"worker {worker}",
+        )
+
+    async def append(self, event: Event) -> None:
+        """Append at our version. Shielded: a write that began finishes even if the job is
+        cancelled, so the log and the files never disagree about it."""
+        new = NewEvent.of(event, metadata=self._metadata)
+        try:
+            result = await asyncio.shield(
+                self._store.append(job_stream(self.job_id), [new], self.version)
+            )
+        except WrongExpectedVersion as exc:
+            log.warning(
+                "job %s: attempt %d was overtaken (stream at %s); stopping it",
+                self.job_id,
+                self.number,
+                exc.actual,
+                extra={"action": "worker.fenced"},
+            )
+            raise AttemptFenced(str(self.job_id)) from None
+        self.version = result.version
+
+
+def _by_file(variations: list[Variation]) -> Iterator[tuple[uuid.UUID, list[Variation]]]:
+    for file_id, group in groupby(variations, key=lambda v: v.file.file_id):
+        yield file_id, list(group)
+
+
+def _describe(exc: ProcessingError) -> str:
+    """What the user sees for a failed file: the reason, then ffmpeg's last lines."""
+    summary = exc.message.split("\n", 1)[0].split(": ", 1)[-1]
+    return f"{summary}\n{exc.detail}" if exc.detail else summary
+
+
+def remove_unrecorded_outputs(data_dir: Path, job_id: uuid.UUID, recorded: set[str]) -> list[str]:
+    """Delete files under `outputs/<job>/` that the log does not record: a crashed
+    attempt's partial or unrecorded render. Blocking: runs in a thread."""
+    folder = data_dir / "outputs" / str(job_id)
+    if not folder.is_dir():
+        return []
+    removed = []
+    for path in sorted(folder.rglob("*")):
+        if path.is_dir() and not path.is_symlink():
+            continue
+        relative = path.relative_to(data_dir).as_posix()
+        if relative not in recorded:
+            path.unlink(missing_ok=True)
+            removed.append(relative)
+    return removed

@@ -1,0 +1,229 @@
+"""The worker: follows the log (through the job view) and renders jobs nobody holds.
+
+It wakes on a NOTIFY, a poll interval or a stop. Each round it looks at jobs that are
+received, or processing with no live lease (their worker died), takes a job's lease (a
+session advisory lock on this worker's own connection) and claims the job by appending
+`ProcessingStarted` at the version it read: losing that race means another worker has
+it. Any number of workers may run, in any number of processes.
+
+If the lease connection dies, every job it covered is cancelled at once (ffmpeg is
+killed, partial files removed): another worker may already be reclaiming them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from service.clock import Clock
+from service.db.database import Database, process_name
+from service.errors import ConfigurationError, WrongExpectedVersion
+from service.events.notify import listen
+from service.events.store import EventStore
+from service.processing.claim import Claim, claim_job
+from service.processing.ffmpeg_binary import locate_ffmpeg
+from service.processing.job_runner import AttemptFenced, JobRunner, RenderSettings
+from service.processing.leases import JobLeases
+from service.projections.job_queries import JobQueries
+from service.projections.runner import RECONNECT_DELAY_S
+
+log = logging.getLogger(__name__)
+
+NAME = "worker"
+CLAIM_LOOKAHEAD = 10
+"""Received jobs looked at beyond the free slots: others may be taking the oldest ones."""
+
+_CONNECTION_ERRORS = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.AdminShutdownError,
+)
+
+
+def ffmpeg_threads(configured: int | None, concurrency: int) -> int | None:
+    """One job at a time: let ffmpeg use every core. Several: share the cores out."""
+    if configured is not None:
+        return configured
+    if concurrency == 1:
+        return None
+    return max(1, (os.cpu_count() or 1) // concurrency)
+
+
+class Worker:
+    """A component: claims and renders up to `concurrency` jobs at once."""
+
+    name = NAME
+
+    def __init__(
+        self,
+        *,
+        store: EventStore,
+        database: Database,
+        jobs: JobQueries,
+        clock: Clock,
+        data_dir: Path,
+        ffmpeg_path: str | None = None,
+        concurrency: int = 1,
+        threads: int | None = None,
+        poll_interval_s: float = 1.0,
+    ) -> None:
+        self._store = store
+        self._database = database
+        self._jobs = jobs
+        self._clock = clock
+        self._data_dir = data_dir
+        self._ffmpeg_path = ffmpeg_path
+        self._concurrency = concurrency
+        self._threads = ffmpeg_threads(threads, concurrency)
+        self._poll_interval_s = poll_interval_s
+        self._running: dict[uuid.UUID, asyncio.Task[None]] = {}
+        self._stopping = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._problem: str | None = None
+        self.worker_id = process_name()
+
+    def stop(self) -> None:
+        """Claim nothing more; jobs in hand run to their end (or until cancelled)."""
+        self._stopping.set()
+        self._wake.set()
+
+    def readiness(self) -> dict[str, Any]:
+        return {
+            "ok": self._problem is None,
+            "jobs": sorted(str(job_id) for job_id in self._running),
+            **({"error": self._problem} if self._problem else {}),
+        }
+
+    async def run(self) -> None:
+        try:
+            ffmpeg = await asyncio.to_thread(locate_ffmpeg, self._ffmpeg_path)
+        except ConfigurationError as exc:
+            self._problem = exc.message
+            log.error("worker cannot start: %s", exc.message, extra={"action": "worker.no_ffmpeg"})
+            return
+        runner = JobRunner(
+            self._store,
+            RenderSettings(ffmpeg, self._data_dir, self._threads, self.worker_id),
+            self._clock,
+        )
+        while not self._stopping.is_set():
+            try:
+                conn = await self._database.connect()
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("worker cannot connect: %s", exc, extra={"action": "worker.connect"})
+                await self._sleep(RECONNECT_DELAY_S)
+                continue
+            leases = JobLeases(conn)
+            conn.add_termination_listener(lambda _conn: self._wake.set())
+            try:
+                await listen(conn, self._wake)
+                await self._serve(leases, runner)
+            except _CONNECTION_ERRORS as exc:
+                log.warning(
+                    "worker lost its connection: %s",
+                    exc,
+                    extra={"action": "worker.connection_lost"},
+                )
+            finally:
+                await self._drain(cancel=not leases.alive)
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(conn.close(timeout=2))
+            if not self._stopping.is_set():
+                await self._sleep(RECONNECT_DELAY_S)
+
+    async def _serve(self, leases: JobLeases, runner: JobRunner) -> None:
+        while not self._stopping.is_set() and leases.alive:
+            await leases.check()
+            await self._claim_round(leases, runner)
+            await self._sleep(self._poll_interval_s)
+
+    async def _claim_round(self, leases: JobLeases, runner: JobRunner) -> None:
+        free = self._concurrency - len(self._running)
+        if free <= 0:
+            return
+        for job_id in await self._jobs.claimable(received_limit=free + CLAIM_LOOKAHEAD):
+            if free <= 0 or self._stopping.is_set():
+                return
+            if job_id in self._running or not await leases.try_take(job_id):
+                continue
+            try:
+                claim = await claim_job(
+                    self._store, job_id, worker=self.worker_id, now=self._clock.now()
+                )
+            except WrongExpectedVersion:
+                claim = None  # another writer moved the job first
+            except BaseException:
+                await asyncio.shield(leases.give_back(job_id))
+                raise
+            if claim is None:
+                await leases.give_back(job_id)
+                continue
+            log.info(
+                "claimed job %s (attempt %d)",
+                job_id,
+                claim.attempt,
+                extra={"action": "worker.claimed"},
+            )
+            task = asyncio.create_task(self._render(leases, runner, claim), name=f"job {job_id}")
+            self._running[job_id] = task
+            task.add_done_callback(lambda _t, j=job_id: self._finished(j))
+            free -= 1
+
+    async def _render(self, leases: JobLeases, runner: JobRunner, claim: Claim) -> None:
+        job_id = claim.job.job_id
+        try:
+            await runner.run(claim)
+        except AttemptFenced:
+            pass
+        except asyncio.CancelledError:
+            log.warning(
+                "job %s interrupted (attempt %d); it will be reclaimed",
+                job_id,
+                claim.attempt,
+                extra={"action": "worker.interrupted"},
+            )
+            raise
+        except Exception:
+            log.exception(
+                "job %s failed unexpectedly (attempt %d); it will be reclaimed",
+                job_id,
+                claim.attempt,
+                extra={"action": "worker.job_crashed"},
+            )
+        finally:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.shield(leases.give_back(job_id))
+
+    def _finished(self, job_id: uuid.UUID) -> None:
+        self._running.pop(job_id, None)
+        self._wake.set()  # a free slot: look for more work now
+
+    async def _drain(self, *, cancel: bool) -> None:
+        """Wait for the jobs in hand; cancel them when the lease is gone or we are cancelled."""
+        tasks = list(self._running.values())
+        if not tasks:
+            return
+        if cancel:
+            for task in tasks:
+                task.cancel()
+        try:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        except asyncio.CancelledError:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+
+    async def _sleep(self, seconds: float) -> None:
+        """Wait for a NOTIFY, the poll interval or a stop, whichever comes first."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        self._wake.clear()

@@ -24,4 +24,5 @@ def worker(services: Services) -> list[Component]:
         poll_interval_s=settings.poll_interval_s,
     )
     services.readiness[built.name] = built.readiness
+    services.job_view_waiter.on_advance(built.wake)  # new jobs show up there, not in a NOTIFY
     return [built]

@@ -1,8 +1,9 @@
 """The worker: follows the log (through the job view) and renders jobs nobody holds.
 
-It wakes on a NOTIFY, a poll interval or a stop. Each round it looks at jobs that are
-received, or processing with no live lease (their worker died), takes a job's lease (a
-session advisory lock on this worker's own connection) and claims the job by appending
+It wakes when this process's job view moves, on a NOTIFY (for a view fed by another
+process), a poll interval or a stop. Each round it looks at jobs that are received, or
+processing with no live lease (their worker died), takes a job's lease (a session
+advisory lock on this worker's own connection) and claims the job by appending
 `ProcessingStarted` at the version it read: losing that race means another worker has
 it. Any number of workers may run, in any number of processes.
 
@@ -89,6 +90,10 @@ class Worker:
         self._wake = asyncio.Event()
         self._problem: str | None = None
         self.worker_id = process_name()
+
+    def wake(self) -> None:
+        """Look for work now (the job view has just moved)."""
+        self._wake.set()
 
     def stop(self) -> None:
         """Claim nothing more; jobs in hand run to their end (or until cancelled)."""

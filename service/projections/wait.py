@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 
 import asyncpg
 
@@ -22,12 +23,20 @@ class ProjectionWaiter:
         self._pool = pool
         self._name = name
         self._advanced = asyncio.Event()
+        self._listeners: list[Callable[[], None]] = []
         self.latest = Checkpoint()
 
     def advanced(self, checkpoint: Checkpoint) -> None:
-        """Callback for a runner in this process: wake waiters at once."""
+        """Callback for a runner in this process: wake waiters and listeners at once."""
         self.latest = max(self.latest, checkpoint)
         self._advanced.set()
+        for listener in self._listeners:
+            listener()
+
+    def on_advance(self, listener: Callable[[], None]) -> None:
+        """Call `listener` whenever the local runner applies a batch (a worker wakes on it:
+        a NOTIFY arrives before the view has the new job)."""
+        self._listeners.append(listener)
 
     async def wait_for(self, written: AppendResult | Checkpoint, timeout_s: float) -> bool:
         """True once the subscription has applied `written`; False after `timeout_s`."""

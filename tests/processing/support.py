@@ -74,7 +74,9 @@ def make_worker(services: Services, **overrides: Any) -> Worker:
         "poll_interval_s": 0.05,
         **overrides,
     }
-    return Worker(**options)
+    worker = Worker(**options)
+    services.job_view_waiter.on_advance(worker.wake)  # as service/processing/wiring.py does
+    return worker
 
 
 @contextlib.asynccontextmanager

@@ -28,6 +28,7 @@ from tests.processing.support import (
     worker_running,
 )
 from tests.processing.test_render import decode_errors, header_of
+from tests.support import eventually
 
 
 async def test_a_two_video_job_completes_with_six_playable_distinct_variations(
@@ -240,3 +241,21 @@ async def test_of_two_claims_at_the_same_version_exactly_one_wins(
     assert [type(o) for o in outcomes if not isinstance(o, Claim)] == [WrongExpectedVersion]
     events = await events_of(services, received.job_id)
     assert types_of(events) == ["UploadReceived", "ProcessingStarted"]
+
+
+async def test_a_new_job_is_claimed_as_soon_as_the_job_view_has_it_not_at_the_next_poll(
+    services: Services, tiny_clips: TinyClips
+) -> None:
+    # Given an idle worker that polls only every 30 s
+    worker = make_worker(services, poll_interval_s=30)
+    async with worker_running(services, worker):
+        await asyncio.sleep(0.2)  # its first round found nothing
+
+        # When a job arrives
+        received = await upload_job(services, [tiny_clips.mp4], variations=1)
+
+        # Then it is claimed within moments
+        async def claimed() -> bool:
+            return "ProcessingStarted" in types_of(await events_of(services, received.job_id))
+
+        await eventually(claimed, within=5)

@@ -8,12 +8,16 @@ import asyncio
 import uuid
 import zlib
 
+import pytest
+
 from service.bootstrap import Services
+from service.clock import SystemClock
 from service.errors import WrongExpectedVersion
 from service.events.base import NewEvent
 from service.events.job import EffectParameters, VariationRendered, job_stream
 from service.processing.claim import MAX_ATTEMPTS, Claim, claim_job, gave_up_reason
 from service.processing.effects import BRIGHTNESS, CONTRAST, ROTATION_RAD, SATURATION
+from service.processing.job_runner import AttemptFenced, JobRunner, RenderSettings
 from service.processing.plan import plan_variations
 from service.projections.job_state import fold
 from tests.builders import processing_started
@@ -259,3 +263,27 @@ async def test_a_new_job_is_claimed_as_soon_as_the_job_view_has_it_not_at_the_ne
             return "ProcessingStarted" in types_of(await events_of(services, received.job_id))
 
         await eventually(claimed, within=5)
+
+
+async def test_an_overtaken_attempt_stops_and_removes_the_render_it_could_not_record(
+    services: Services, tiny_clips: TinyClips, ffmpeg: str
+) -> None:
+    # Given attempt 1 claimed a job, then lost it: another worker began attempt 2
+    received = await upload_job(services, [tiny_clips.mp4], variations=2)
+    job_id = received.job_id
+    claim = await claim_job(services.store, job_id, worker="a", now=received.received_at)
+    assert claim is not None
+    await services.store.append(
+        job_stream(job_id), [NewEvent.of(processing_started(job_id, attempt=2))], claim.job.version
+    )
+
+    # When attempt 1 renders its first variation and tries to record it
+    data_dir = services.settings.data_dir
+    runner = JobRunner(services.store, RenderSettings(ffmpeg, data_dir, None, "a"), SystemClock())
+    with pytest.raises(AttemptFenced):
+        await runner.run(claim)
+
+    # Then it recorded nothing and left no file behind
+    events = await events_of(services, job_id)
+    assert types_of(events) == ["UploadReceived", "ProcessingStarted", "ProcessingStarted"]
+    assert files_under(data_dir / "outputs" / str(job_id)) == set()

@@ -5,28 +5,18 @@ from __future__ import annotations
 import asyncpg
 
 from service.bootstrap import Services
+from service.events.append import append_batch
 from service.events.base import RecordedEvent
 from service.events.job import job_stream
 from service.events.log_reader import START, Checkpoint, read_all, read_page
-from service.events.store import NO_STREAM
+from service.events.store import NO_STREAM, encode_batch
 from tests.builders import new, upload_received
-
-_RAW_APPEND = "SELECT * FROM append_to_stream($1, 0, $2, $3, $4, $5, $6)"
 
 
 async def _append_in(conn: asyncpg.Connection, event: object) -> None:
-    """Append through the same SQL function the store uses, inside `conn`'s transaction."""
-    item = new(event)
-    payload = item.event
-    await conn.fetch(
-        _RAW_APPEND,
-        job_stream(payload.job_id),  # type: ignore[attr-defined]
-        [item.event_id],
-        [payload.TYPE],
-        [payload.SCHEMA_VERSION],
-        [payload.model_dump_json()],
-        ["{}"],
-    )
+    """Append with the statement the store uses, inside `conn`'s open transaction."""
+    stream = job_stream(event.job_id)  # type: ignore[attr-defined]
+    await append_batch(conn, stream, encode_batch(stream, [new(event)]), NO_STREAM)
 
 
 async def _drain(conn: asyncpg.Connection | asyncpg.Pool, after: Checkpoint) -> list[RecordedEvent]:

@@ -18,7 +18,7 @@ from functools import total_ordering
 import asyncpg
 
 from service.events.base import RecordedEvent
-from service.events.codec import record_from_row
+from service.events.codec import records_from_rows
 
 PAGE_SIZE = 2000  # events per round trip: large enough to amortise it, small in memory
 
@@ -81,7 +81,7 @@ async def read_page(
     types: Sequence[str] | None = None,
 ) -> list[RecordedEvent]:
     """Up to `limit` committed events after `after`, in commit order."""
-    return [record_from_row(r) for r in await _fetch(conn, after, limit, types)]
+    return records_from_rows(await _fetch(conn, after, limit, types))
 
 
 async def read_all(
@@ -93,19 +93,18 @@ async def read_all(
 ) -> AsyncIterator[RecordedEvent]:
     """Every committed event after `after`, in commit order, two pages in memory at most.
 
-    The next page is fetched while this one is decoded, so the database and the decoder
-    work at the same time.
+    The next page's query is sent before this one is decoded, so the database and the
+    decoder work at the same time.
     """
     rows = await _fetch(conn, after, page_size, types)
     while rows:
-        following = (
-            asyncio.ensure_future(_fetch(conn, _after(rows), page_size, types))
-            if len(rows) == page_size
-            else None
-        )
+        following = None
+        if len(rows) == page_size:
+            following = asyncio.ensure_future(_fetch(conn, _after(rows), page_size, types))
+            await asyncio.sleep(0)  # the fetch sends its query before the decoding starts
         try:
-            for row in rows:
-                yield record_from_row(row)
+            for event in records_from_rows(rows):
+                yield event
         except BaseException:
             if following is not None:
                 following.cancel()

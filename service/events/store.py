@@ -26,7 +26,7 @@ from service.events.append import (
     append_batch,
 )
 from service.events.base import NewEvent, RecordedEvent, encode_event
-from service.events.codec import record_from_row
+from service.events.codec import records_from_rows
 from service.events.notify import ChangeNotifier
 from service.events.writers import WriterConnections
 
@@ -129,4 +129,4 @@ class EventStore:
     ) -> list[RecordedEvent]:
         """One stream's events in version order, optionally only up to a point."""
         rows = await self._pool.fetch(_READ_STREAM, stream, up_to_version, as_of, up_to_position)
-        return [record_from_row(r) for r in rows]
+        return records_from_rows(rows)

@@ -7,7 +7,7 @@ import os
 import uuid
 import zlib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from service.bootstrap import Services
@@ -54,11 +54,15 @@ async def finished_job(
     output_size: int = 3000,
     retention: timedelta = timedelta(hours=24),
     sparse_size: int | None = None,
+    rendered_at: datetime | None = None,
+    renders_reversed: bool = False,
 ) -> tuple[uuid.UUID, list[Output]]:
     """A job whose sources (name → variation count) were all rendered, as one atomic append.
 
     Files named in `failed_names` get no outputs. Output bytes are random (incompressible),
     or, with `sparse_size`, zeros in a sparse file of that size (cheap to make, real to read).
+    `rendered_at` defaults to the clock's time; `renders_reversed` records the renders last
+    first, as a worker finishing out of order would. Outputs are listed in upload order.
     """
     pairs = list(sources.items()) if isinstance(sources, dict) else list(sources)
     job_id = uuid.uuid4()
@@ -87,6 +91,7 @@ async def finished_job(
         ProcessingStarted(job_id=job_id, attempt=1, worker="test", started_at=now),
     ]
     outputs = []
+    renders = []
     for upload, (name, count) in zip(uploads, pairs, strict=True):
         if name in failed_names:
             continue
@@ -98,7 +103,7 @@ async def finished_job(
                 os.truncate(path, sparse_size)
                 size, crc = sparse_size, zeros_crc32(sparse_size)
             outputs.append(Output(upload.file_id, index, path, content))
-            events.append(
+            renders.append(
                 VariationRendered(
                     job_id=job_id,
                     file_id=upload.file_id,
@@ -107,9 +112,10 @@ async def finished_job(
                     size=size,
                     crc32=crc,
                     effects=EFFECTS,
-                    rendered_at=now,
+                    rendered_at=rendered_at or now,
                 )
             )
+    events += reversed(renders) if renders_reversed else renders
     events.append(ProcessingFinished(job_id=job_id, outcome=outcome, finished_at=now))
     result = await services.store.append(
         job_stream(job_id),

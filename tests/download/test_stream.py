@@ -4,6 +4,8 @@ soon as the consumer stops."""
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 from contextlib import aclosing
 
 import psutil
@@ -36,6 +38,30 @@ async def test_the_whole_range_arrives_in_bounded_chunks(tmp_path):
     # Then it is the library's stream, in chunks no bigger than asked
     assert b"".join(chunks) == bytes(library_stream(entries))
     assert max(map(len, chunks)) <= 4096
+
+
+async def test_files_are_opened_and_read_in_worker_threads_never_on_the_event_loop(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+):
+    # Given a plan of two files, and every open and read in this process watched
+    plan = build_plan([sparse_entry(tmp_path, f"v/v_var0{i}.mp4", 3 * MIB) for i in (1, 2)])
+    threads: list[int] = []
+    for name in ("open", "pread", "read"):
+        real = getattr(os, name)
+
+        def watched(*args, _real=real):  # type: ignore[no-untyped-def]
+            threads.append(threading.get_ident())
+            return _real(*args)
+
+        monkeypatch.setattr(os, name, watched)
+
+    # When the whole archive is streamed
+    chunks = [chunk async for chunk in stream_range(plan, 0, plan.size)]
+    monkeypatch.undo()
+
+    # Then every file access happened off the loop's thread
+    assert sum(map(len, chunks)) == plan.size
+    assert threads and threading.get_ident() not in threads
 
 
 async def test_closing_after_one_chunk_stops_reading_and_closes_the_file(big_plan):

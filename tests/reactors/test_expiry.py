@@ -4,7 +4,13 @@ active instance."""
 from __future__ import annotations
 
 import asyncio
+import shutil
+import subprocess
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
 
 from service.bootstrap import Services
 from service.clock import FixedClock
@@ -12,6 +18,7 @@ from service.events.base import EventMetadata, NewEvent
 from service.events.job import Expired, ProcessingFinished
 from service.reactors.expire import NEVER_STARTED
 from service.reactors.expiry import ExpiryScheduler
+from service.reactors.pressure import measure
 from tests.builders import T0
 from tests.reactors.builders import (
     events_of,
@@ -26,18 +33,26 @@ DAY = timedelta(hours=24)
 
 
 def scheduler(
-    services: Services, clock: FixedClock, usage: tuple[int, int] = (0, 1000)
+    services: Services,
+    clock: FixedClock,
+    usage: tuple[int, int] | None = (0, 1000),
+    **overrides: Any,
 ) -> ExpiryScheduler:
+    """A scheduler whose disk usage is `usage` (None: the real data volume's)."""
+    options: dict[str, Any] = {
+        "interval_s": 3600,
+        "high_water": 0.85,
+        "low_water": 0.80,
+        "usage_probe": (lambda: usage) if usage is not None else None,
+        **overrides,
+    }
     return ExpiryScheduler(
         store=services.store,
         database=services.database,
         clock=clock,
         data_dir=services.settings.data_dir,
-        interval_s=3600,
-        high_water=0.85,
-        low_water=0.80,
         poll_interval_s=0.05,
-        usage_probe=lambda: usage,
+        **options,
     )
 
 
@@ -174,3 +189,54 @@ async def test_the_scheduler_runs_at_start_and_only_one_instance_is_active(
         assert first.active != second.active
         assert first.rounds + second.rounds == 1
     assert len(await events_of(services, job, Expired.TYPE)) == 1
+
+
+async def test_after_the_first_round_a_round_runs_every_interval(services: Services) -> None:
+    # Given a job due a day after T0, and a scheduler with a 0.1 s period started at T0
+    job = await finished_job(services)
+    await project(services)
+    clock = FixedClock(T0)
+    ticking = scheduler(services, clock, interval_s=0.1)
+    async with running(ticking):
+        await eventually(lambda: ticking.rounds >= 1)
+        assert await events_of(services, job, Expired.TYPE) == []
+        # When the day passes, with the scheduler left running
+        clock.advance(DAY)
+        # Then a later round expires the job, without a restart
+        await eventually(lambda: events_of(services, job, Expired.TYPE), within=5)
+        assert ticking.rounds >= 2
+
+
+async def test_without_a_probe_the_data_volume_itself_is_measured(services: Services) -> None:
+    # Given a finished job, and water marks any real disk is above (its usage is never 0)
+    job = await finished_job(services)
+    await project(services)
+    eager = scheduler(services, FixedClock(T0), usage=None, high_water=0.0, low_water=0.0)
+    # When a round runs with the default probe
+    result = await eager.run_once()
+    # Then it measured the data directory's volume, found it "full" and evicted the job
+    assert result.usage is not None
+    used, total = measure(services.settings.data_dir)
+    assert result.usage.total_bytes == total
+    assert abs(result.usage.used_bytes - used) < 256 * 2**20  # other writers share the disk
+    assert result.evicted == [job.job_id]
+
+
+@pytest.mark.skipif(shutil.which("df") is None, reason="needs df")
+def test_usage_is_what_df_reports_with_root_reserved_space_counted_as_used(
+    tmp_path: Path,
+) -> None:
+    # Given df's view of the volume holding a folder: used, and available to non-root
+    df = subprocess.run(
+        ["df", "-B1", "--output=used,avail", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    df_used, df_avail = map(int, df.stdout.split()[-2:])
+    # When the scheduler's probe measures it
+    used, total = measure(tmp_path)
+    # Then used is df's used and the total is used + available (df's Use% denominator)
+    slack = 256 * 2**20  # other writers share the disk
+    assert abs(used - df_used) < slack
+    assert abs(total - (df_used + df_avail)) < slack

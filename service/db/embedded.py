@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
 from service.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
+
+# The wheel asks platformdirs for a runtime dir, which warns on hosts without a login
+# session (containers, CI, root shells); the fallback it takes is fine for us.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
 
 class EmbeddedPostgres:

@@ -361,3 +361,37 @@ class JobStillProcessing(VideoRefresherError):
             f"job {job_id} is being processed; expire it once processing has finished",
             job_id=str(job_id),
         )
+
+
+# --- audit and rebuild -----------------------------------------------------------------
+
+
+class UnknownProjection(VideoRefresherError):
+    """No rebuildable projection has this name."""
+
+    status = 404
+    code = "unknown_projection"
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        super().__init__(
+            f"no projection named {name!r} (rebuildable: {', '.join(known)})", name=name
+        )
+
+
+class RebuildInProgress(VideoRefresherError):
+    """Another rebuild of this projection is running."""
+
+    status = 409
+    code = "rebuild_in_progress"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"a rebuild of {name} is already running", name=name)
+
+
+class RebuildFailed(VideoRefresherError):
+    """The rebuild stopped; the live projection is unchanged."""
+
+    code = "rebuild_failed"
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"rebuild of {name} failed, the live view is unchanged: {reason}")

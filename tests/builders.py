@@ -12,10 +12,13 @@ from service.events.job import (
     Expired,
     ExpiryReason,
     Outcome,
+    OutputsDeleted,
     ProcessingFinished,
     ProcessingStarted,
+    PurgedFile,
     StoredUpload,
     UploadReceived,
+    UploadsPurged,
     VariationRendered,
 )
 
@@ -85,3 +88,19 @@ def expired(job_id: uuid.UUID, reason: ExpiryReason = "retention") -> Expired:
 
 def new(event: object, **kwargs: object) -> NewEvent:
     return NewEvent.of(event, metadata=EventMetadata(actor="test"), **kwargs)  # type: ignore[arg-type]
+
+
+def uploads_purged(received: UploadReceived) -> UploadsPurged:
+    """Every upload of the job deleted, with the sizes recorded at intake."""
+    return UploadsPurged(
+        job_id=received.job_id,
+        files=tuple(
+            PurgedFile(file_id=f.file_id, path=f.path, bytes=f.size) for f in received.files
+        ),
+        bytes_freed=sum(f.size for f in received.files),
+        purged_at=T0,
+    )
+
+
+def outputs_deleted(job_id: uuid.UUID, files: int, bytes_freed: int) -> OutputsDeleted:
+    return OutputsDeleted(job_id=job_id, files=files, bytes_freed=bytes_freed, deleted_at=T0)

@@ -13,12 +13,12 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from service.cli import jobs, migrate, serve, users
+from service.cli import audit, jobs, migrate, projections, replay, serve, users
 from service.errors import ConfigurationError, VideoRefresherError
 from service.logs import configure_logging
 from service.settings import load_settings
 
-COMMAND_MODULES = [serve, migrate, users, jobs]
+COMMAND_MODULES = [serve, migrate, users, jobs, replay, audit, projections]
 
 
 def build_parser() -> argparse.ArgumentParser:

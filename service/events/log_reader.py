@@ -117,3 +117,21 @@ async def read_all(
 async def events_behind(conn: asyncpg.Connection | asyncpg.Pool, checkpoint: Checkpoint) -> int:
     """How many stored events lie after `checkpoint` (the lag of a subscriber there)."""
     return int(await conn.fetchval(_BEHIND, checkpoint.transaction_id, checkpoint.position))
+
+
+_HEAD = """
+SELECT transaction_id, position FROM events
+WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY transaction_id DESC, position DESC
+LIMIT 1
+"""
+
+
+async def head(conn: asyncpg.Connection | asyncpg.Pool) -> Checkpoint:
+    """The last event a reader can see now, in commit order; START for an empty log.
+
+    Taken below the in-flight horizon, so every event at or before it is committed and
+    no event can later appear before it.
+    """
+    row = await conn.fetchrow(_HEAD)
+    return Checkpoint(row["transaction_id"], row["position"]) if row else START

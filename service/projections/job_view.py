@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 import asyncpg
 
@@ -20,6 +21,9 @@ log = logging.getLogger(__name__)
 
 NAME = "job_view"
 TABLES = frozenset({"job_view", "job_view_shadow"})  # live table and the rebuild's shadow
+COLUMNS = (
+    "job_id", "owner_id", "status", "created_at", "expires_at", "version", "last_position", "state"
+)  # fmt: skip
 
 
 def _load_sql(table: str) -> str:
@@ -28,8 +32,7 @@ def _load_sql(table: str) -> str:
 
 def _upsert_sql(table: str) -> str:
     return f"""
-INSERT INTO {table}
-    (job_id, owner_id, status, created_at, expires_at, version, last_position, state)
+INSERT INTO {table} ({", ".join(COLUMNS)})
 SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::timestamptz[],
                      $6::bigint[], $7::bigint[], $8::text[]::jsonb[])
 ON CONFLICT (job_id) DO UPDATE SET
@@ -86,17 +89,26 @@ async def load_states(
     return {s.job_id: s for s in states}
 
 
+JobViewRow = tuple[uuid.UUID, uuid.UUID, str, datetime, datetime, int, int, str]
+
+
+def row_of(state: JobState) -> JobViewRow:
+    """A job's row in `COLUMNS` order: the one mapping from state to columns."""
+    return (
+        state.job_id,
+        state.owner_id,
+        state.status,
+        state.created_at,
+        state.expires_at,
+        state.version,
+        state.last_position,
+        state.model_dump_json(),
+    )
+
+
 async def write_states(
     conn: asyncpg.Connection, states: Sequence[JobState], table: str = "job_view"
 ) -> None:
-    await conn.execute(
-        _upsert_sql(table),
-        [s.job_id for s in states],
-        [s.owner_id for s in states],
-        [s.status for s in states],
-        [s.created_at for s in states],
-        [s.expires_at for s in states],
-        [s.version for s in states],
-        [s.last_position for s in states],
-        [s.model_dump_json() for s in states],
-    )
+    rows = [row_of(s) for s in states]
+    columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in COLUMNS]
+    await conn.execute(_upsert_sql(table), *columns)

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic_core import PydanticSerializationError
 
 from service.errors import InvalidEventPayload, UnknownEventType
 
@@ -78,15 +80,18 @@ def encode_event(event: Event) -> str:
     Validating the encoded bytes (not the object) catches payloads built without
     validation, and checks exactly what is written.
     """
-    cls = event_class(getattr(event, "TYPE", type(event).__name__))
-    if type(event) is not cls:
-        raise UnknownEventType(type(event).__name__)
-    encoded = event.model_dump_json()
+    cls = type(event)
+    event_type = getattr(cls, "TYPE", None)
+    if EVENT_TYPES.get(event_type) is not cls:  # type: ignore[arg-type]
+        raise UnknownEventType(cls.__name__)
     try:
-        cls.__pydantic_validator__.validate_json(encoded)
+        encoded = cls.__pydantic_serializer__.to_json(event)
+        _VALIDATE_JSON[event_type](encoded)  # type: ignore[index]
     except ValidationError as exc:
         raise InvalidEventPayload(cls.TYPE, _summarise(exc)) from None
-    return encoded
+    except PydanticSerializationError as exc:
+        raise InvalidEventPayload(cls.TYPE, str(exc)) from None
+    return encoded.decode()
 
 
 def _summarise(exc: ValidationError) -> str:
@@ -95,14 +100,26 @@ def _summarise(exc: ValidationError) -> str:
     )
 
 
-class NewEvent(BaseModel):
-    """An event on its way into the log: payload, id, metadata."""
+_NO_METADATA = EventMetadata()
 
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event on its way into the log: payload, id, metadata.
+
+    A plain slotted class, not a model: an append builds one per event, and the payload
+    is validated where it counts, as the JSON that is written (`encode_event`).
+    """
 
     event: Event
     event_id: uuid.UUID
-    metadata: EventMetadata = EventMetadata()
+    metadata: EventMetadata = _NO_METADATA
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.event_id, uuid.UUID):
+            object.__setattr__(self, "event_id", uuid.UUID(str(self.event_id)))
+        if not isinstance(self.metadata, EventMetadata):
+            raise TypeError(f"metadata must be EventMetadata, not {type(self.metadata).__name__}")
 
     @classmethod
     def of(
@@ -112,9 +129,7 @@ class NewEvent(BaseModel):
         event_id: uuid.UUID | None = None,
         metadata: EventMetadata | None = None,
     ) -> NewEvent:
-        return cls(
-            event=event, event_id=event_id or uuid.uuid4(), metadata=metadata or EventMetadata()
-        )
+        return cls(event, event_id or uuid.uuid4(), metadata or _NO_METADATA)
 
 
 class RecordedEvent:

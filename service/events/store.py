@@ -15,7 +15,7 @@ from datetime import datetime
 
 import asyncpg
 
-from service.errors import DuplicateEventId, InvalidStreamName
+from service.errors import DuplicateEventId, EventStoreError, InvalidStreamName
 from service.events.append import (
     ANY,
     ANY_RETRIES,
@@ -25,7 +25,7 @@ from service.events.append import (
     ExpectedVersion,
     append_batch,
 )
-from service.events.base import NewEvent, RecordedEvent, encode_event
+from service.events.base import EventMetadata, NewEvent, RecordedEvent, encode_event
 from service.events.codec import records_from_rows
 from service.events.notify import ChangeNotifier
 from service.events.writers import WriterConnections
@@ -70,17 +70,25 @@ def encode_batch(stream: str, events: Sequence[NewEvent]) -> Batch:
     _check_stream_name(stream)
     if not events:
         raise ValueError("append needs at least one event")
-    ids = [e.event_id for e in events]
-    if len(set(ids)) != len(ids):
-        repeated = sorted({str(i) for i in ids if ids.count(i) > 1})
-        raise DuplicateEventId(stream, repeated)
-    return Batch(
-        event_ids=ids,
-        types=[e.event.TYPE for e in events],
-        schema_versions=[e.event.SCHEMA_VERSION for e in events],
-        data=[encode_event(e.event) for e in events],
-        metadata=[e.metadata.model_dump_json(exclude_none=True) for e in events],
-    )
+    batch = Batch(event_ids=[], types=[], schema_versions=[], data=[], metadata=[])
+    for new in events:  # one pass: an append's own cost is mostly this loop
+        payload = new.event
+        batch.data.append(encode_event(payload))
+        batch.event_ids.append(new.event_id)
+        batch.types.append(payload.TYPE)
+        batch.schema_versions.append(payload.SCHEMA_VERSION)
+        batch.metadata.append(_encode_metadata(new.metadata))
+    if len(events) > 1 and len(set(batch.event_ids)) != len(events):
+        ids = batch.event_ids
+        raise DuplicateEventId(stream, sorted({str(i) for i in ids if ids.count(i) > 1}))
+    return batch
+
+
+def _encode_metadata(metadata: EventMetadata) -> str:
+    return _METADATA_JSON(metadata, exclude_none=True).decode()
+
+
+_METADATA_JSON = EventMetadata.__pydantic_serializer__.to_json
 
 
 class EventStore:
@@ -103,8 +111,16 @@ class EventStore:
         already stored with other content; re-appending stored events is a no-op.
         """
         batch = encode_batch(stream, events)
-        async with self._writers.connection() as conn:
+        conn = await self._writers.acquire()
+        try:
             rows = await append_batch(conn, stream, batch, expected_version)
+        except (asyncpg.PostgresError, EventStoreError):
+            self._writers.release(conn, reusable=True)  # the server answered
+            raise
+        except BaseException:
+            self._writers.release(conn, reusable=False)
+            raise
+        self._writers.release(conn, reusable=True)
         if self._notifier is not None:
             self._notifier.notify()
         last = rows[-1]

@@ -4,79 +4,75 @@ The pool resets every connection it takes back (`RESET ALL; UNLISTEN *; ...`): o
 round trip, which made a single-event append cost nearly two. An append leaves no session
 state behind, so a connection the store used a moment ago serves the next append as it
 is. It goes back to the pool, and through the reset, once no append has wanted it for
-LINGER_S, and at once when the pool has no other connection to give.
+LINGER_S, and at once when the pool has nothing left to give anyone else.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
 
 import asyncpg
 
 log = logging.getLogger(__name__)
 
 LINGER_S = 0.02  # long enough to span back-to-back appends, short enough to delay no close
+CHECK_S = 0.005  # how stale the "is the pool exhausted?" answer may be (it walks the pool)
 
 
 class WriterConnections:
-    """Hands out pool connections for appends, keeping recently used ones briefly."""
+    """Lends pool connections to appends, keeping recently used ones briefly."""
 
     def __init__(self, pool: asyncpg.Pool, linger_s: float = LINGER_S) -> None:
         self._pool = pool
         self._linger_s = linger_s
         self._idle: list[tuple[asyncpg.Connection, float]] = []  # oldest first
         self._timer: asyncio.TimerHandle | None = None
+        self._next_check = 0.0  # loop time of the next look at the pool
         self._releasing: set[asyncio.Task[None]] = set()
 
-    @contextlib.asynccontextmanager
-    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
-        """A connection for one append in an implicit transaction."""
-        conn = self._take() or await self._pool.acquire()
-        try:
-            yield conn
-        except asyncpg.PostgresError:
-            # The server refused a statement: the implicit transaction is over and the
-            # connection is as good as before.
-            self._keep(conn)
-            raise
-        except BaseException:
-            # Cancelled or broken mid-query: only the pool knows how to recover it.
-            await self._pool.release(conn)
-            raise
-        else:
-            self._keep(conn)
-
-    def _take(self) -> asyncpg.Connection | None:
+    async def acquire(self) -> asyncpg.Connection:
+        """A connection for one statement in an implicit transaction; give it back with
+        `release`."""
         while self._idle:
             conn, _ = self._idle.pop()  # the most recently used: the warmest
-            if _usable(conn):
+            if not conn.is_closed():
                 return conn
             self._release_soon(conn)
-        return None
+        conn = await self._pool.acquire()
+        self._next_check = 0.0  # holding one more: look at the pool when it comes back
+        return conn
 
-    def _keep(self, conn: asyncpg.Connection) -> None:
-        if not _usable(conn) or self._pool.is_closing() or self._pool_is_exhausted():
+    def release(self, conn: asyncpg.Connection, *, reusable: bool) -> None:
+        """Keep `conn` for the next append, or hand it back to the pool.
+
+        `reusable` says the statement ended with an answer from the server (a result or
+        an error), so the connection is idle outside any transaction; after a
+        cancellation or a broken connection only the pool knows how to recover it.
+        """
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if not reusable or (now >= self._next_check and self._pool_is_needed(now)):
             self._release_soon(conn)
             return
-        loop = asyncio.get_running_loop()
-        self._idle.append((conn, loop.time()))
+        self._idle.append((conn, now))
         if self._timer is None:
             self._timer = loop.call_later(self._linger_s, self._sweep)
 
-    def _pool_is_exhausted(self) -> bool:
-        """Nothing idle in the pool and no room to open more: someone may be waiting."""
-        return (
-            self._pool.get_idle_size() == 0 and self._pool.get_size() >= self._pool.get_max_size()
+    def _pool_is_needed(self, now: float) -> bool:
+        """Closing, or nothing idle and no room to open more: someone may be waiting."""
+        self._next_check = now + CHECK_S
+        pool = self._pool
+        return pool.is_closing() or (
+            pool.get_idle_size() == 0 and pool.get_size() >= pool.get_max_size()
         )
 
     def _sweep(self) -> None:
         self._timer = None
         loop = asyncio.get_running_loop()
         now = loop.time()
-        while self._idle and (self._pool.is_closing() or self._idle[0][1] <= now - self._linger_s):
+        closing = self._pool.is_closing()
+        while self._idle and (closing or self._idle[0][1] <= now - self._linger_s):
             self._release_soon(self._idle.pop(0)[0])
         if self._idle:
             due = self._idle[0][1] + self._linger_s - now
@@ -93,10 +89,3 @@ class WriterConnections:
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             # The pool was terminated or the connection died: nothing left to give back.
             log.debug("writer connection release failed: %s", exc)
-
-
-def _usable(conn: asyncpg.Connection) -> bool:
-    try:
-        return not conn.is_closed() and not conn.is_in_transaction()
-    except asyncpg.InterfaceError:  # already handed back to the pool
-        return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 
 import asyncpg
 
@@ -14,6 +15,21 @@ async def _backend(conn: asyncpg.Connection) -> int:
     return int(await conn.fetchval("SELECT pg_backend_pid()"))
 
 
+@contextlib.asynccontextmanager
+async def _lent(writers: WriterConnections) -> AsyncIterator[asyncpg.Connection]:
+    """As the store lends a connection: reusable unless the statement never finished."""
+    conn = await writers.acquire()
+    try:
+        yield conn
+    except asyncpg.PostgresError:
+        writers.release(conn, reusable=True)
+        raise
+    except BaseException:
+        writers.release(conn, reusable=False)
+        raise
+    writers.release(conn, reusable=True)
+
+
 async def test_back_to_back_appends_share_a_connection_without_a_pool_reset(
     database_url: str,
 ) -> None:
@@ -21,11 +37,11 @@ async def test_back_to_back_appends_share_a_connection_without_a_pool_reset(
     try:
         writers = WriterConnections(pool, linger_s=5)
         # Given a session setting the pool's reset would undo
-        async with writers.connection() as conn:
+        async with _lent(writers) as conn:
             await conn.execute("SET application_name = 'kept'")
             first = await _backend(conn)
         # When the next append comes within the linger time
-        async with writers.connection() as conn:
+        async with _lent(writers) as conn:
             # Then it gets the same session, untouched
             assert await _backend(conn) == first
             assert await conn.fetchval("SHOW application_name") == "kept"
@@ -40,7 +56,7 @@ async def test_a_pool_with_nothing_else_to_give_gets_the_connection_back_at_once
     try:
         writers = WriterConnections(pool, linger_s=60)
         # Given an append on the pool's only connection
-        async with writers.connection() as conn:
+        async with _lent(writers) as conn:
             await conn.execute("SET application_name = 'kept'")
         # Then another user of the pool gets it without waiting for the linger, reset
         async with asyncio.timeout(5), pool.acquire() as other:
@@ -54,7 +70,7 @@ async def test_a_kept_connection_is_released_when_idle_so_the_pool_can_close(
 ) -> None:
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=3)
     writers = WriterConnections(pool, linger_s=0.2)
-    async with writers.connection() as conn:
+    async with _lent(writers) as conn:
         await conn.fetchval("SELECT 1")
     assert pool.get_idle_size() == 0  # kept by the writers
     async with asyncio.timeout(5):
@@ -68,15 +84,15 @@ async def test_a_server_error_keeps_the_connection_and_a_cancellation_returns_it
     try:
         writers = WriterConnections(pool, linger_s=5)
         with contextlib.suppress(asyncpg.PostgresError):
-            async with writers.connection() as conn:
+            async with _lent(writers) as conn:
                 first = await _backend(conn)
                 await conn.execute("SELECT 1/0")
-        async with writers.connection() as conn:
+        async with _lent(writers) as conn:
             assert await _backend(conn) == first
             assert not conn.is_in_transaction()
 
         async def slow() -> None:
-            async with writers.connection() as conn:
+            async with _lent(writers) as conn:
                 await conn.execute("SELECT pg_sleep(10)")
 
         task = asyncio.create_task(slow())
@@ -85,7 +101,7 @@ async def test_a_server_error_keeps_the_connection_and_a_cancellation_returns_it
         with contextlib.suppress(asyncio.CancelledError):
             await task
         # The cancelled connection went back to the pool, which recovers it
-        async with writers.connection() as conn:
+        async with _lent(writers) as conn:
             assert await conn.fetchval("SELECT 1") == 1
     finally:
         await asyncio.wait_for(pool.close(), 10)

@@ -9,6 +9,10 @@ records and the Zip64 choices mirror `ZipStream._gen_archive_footer` and
 descriptors, directory) and file bodies, which are plain slices of the files on disk.
 A test proves the plan equals the library's own stream byte for byte.
 
+Any byte range maps to literal bytes and file slices without reading anything
+(`iter_pieces`); the HTTP download sends the slices with sendfile (download/send.py),
+`iter_range` reads them into chunks for everything else.
+
 Zip64 follows the library, whose limit is `zipfile.ZIP64_LIMIT` (2 GiB - 1, not 4 GiB):
 Zip64 local fields for a body over that / 1.05, Zip64 directory fields past it, Zip64 end
 records from 65535 entries on. (At exactly 65535 entries the library's own `len()` is one
@@ -33,8 +37,8 @@ from zipstream.ng import ZIP64_ESTIMATE_FACTOR, ZipStreamInfo
 
 from service.errors import ArchiveSourceChanged
 
-# Bytes read per file access and handed to the event loop per hop: each hop costs ~0.1 ms,
-# so 1 MiB keeps the hand-off far below the transfer time.
+# Bytes per chunk when `iter_range` reads the archive: big enough that per-chunk costs
+# (a thread hop is ~0.1 ms) stay far below the transfer time.
 CHUNK_SIZE = 1024 * 1024
 
 # Entries are written as regular files with rw-r--r--, what `add_path` records for such a file.
@@ -124,6 +128,38 @@ def build_plan(entries: Sequence[ArchiveEntry]) -> ArchivePlan:
     return ArchivePlan(tuple(segments), size, _etag(segments))
 
 
+@dataclass(frozen=True)
+class FileSlice:
+    """Bytes [first, last) of one entry's file, as they appear in the archive."""
+
+    entry: ArchiveEntry
+    first: int
+    last: int
+
+
+def iter_pieces(plan: ArchivePlan, start: int, end: int) -> Iterator[bytes | FileSlice]:
+    """Bytes [start, end) of the archive as literal bytes (adjacent literals joined) and
+    file slices, in order. Nothing is read: the caller reads or sends the slices."""
+    if not 0 <= start <= end <= plan.size:
+        raise ValueError(f"range [{start}, {end}) is outside the {plan.size}-byte archive")
+    pending = b""
+    index = bisect.bisect_right([segment.offset for segment in plan.segments], start) - 1
+    for segment in plan.segments[max(index, 0) :]:
+        if segment.offset >= end:
+            break
+        first = max(start, segment.offset) - segment.offset
+        last = min(end, segment.offset + segment.length) - segment.offset
+        if isinstance(segment, Literal):
+            pending += segment.data[first:last]
+        elif last > first:
+            if pending:
+                yield pending
+                pending = b""
+            yield FileSlice(segment.entry, first, last)
+    if pending:
+        yield pending
+
+
 def iter_range(
     plan: ArchivePlan, start: int, end: int, chunk_size: int = CHUNK_SIZE
 ) -> Generator[bytes, None, None]:
@@ -134,29 +170,22 @@ def iter_range(
     ArchiveSourceChanged before any byte past the difference is produced, so the
     transfer is cut short instead of yielding a well-formed ZIP missing an entry.
     """
-    if not 0 <= start <= end <= plan.size:
-        raise ValueError(f"range [{start}, {end}) is outside the {plan.size}-byte archive")
     if chunk_size <= 0:
         raise ValueError("chunk_size must be positive")
     pending = bytearray()
-    index = bisect.bisect_right([segment.offset for segment in plan.segments], start) - 1
-    for segment in plan.segments[max(index, 0) :]:
-        if segment.offset >= end:
-            break
-        first = max(start, segment.offset) - segment.offset
-        last = min(end, segment.offset + segment.length) - segment.offset
-        if isinstance(segment, Literal):
-            pending += segment.data[first:last]
+    for piece in iter_pieces(plan, start, end):
+        if isinstance(piece, bytes):
+            pending += piece
             while len(pending) >= chunk_size:
                 yield bytes(pending[:chunk_size])
                 del pending[:chunk_size]
-        elif last > first:
-            for data in _read_body(segment.entry, first, last, chunk_size, len(pending)):
-                if pending:
-                    pending += data
-                    data = bytes(pending)
-                    pending.clear()
-                yield data
+            continue
+        for data in _read_body(piece.entry, piece.first, piece.last, chunk_size, len(pending)):
+            if pending:
+                pending += data
+                data = bytes(pending)
+                pending.clear()
+            yield data
     if pending:
         yield bytes(pending)
 

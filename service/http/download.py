@@ -1,15 +1,14 @@
 """`/api/jobs/{id}/download`: the job's STORE ZIP, resumable; and short-lived links to it.
 
 The handler decides from the job view alone, lays the archive out from the recorded
-sizes and CRCs, checks the files exist (one thread hop), then streams the requested
-range. Once the first byte is out, any failure closes the connection: the client sees a
-truncated transfer, never a well-formed archive that lacks an entry.
+sizes and CRCs, checks the files exist (one thread hop), then sends the requested range
+(file bodies by sendfile). Once the first byte is out, any failure closes the connection:
+the client sees a truncated transfer, never a well-formed archive that lacks an entry.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from datetime import timedelta
@@ -24,7 +23,7 @@ from service.download.availability import downloadable_outputs
 from service.download.disposition import content_disposition
 from service.download.job_archive import archive_filename, plan_job_archive
 from service.download.ranges import content_range, parse_range
-from service.download.stream import stream_range
+from service.download.send import send_range
 from service.errors import ArchiveSourceChanged, InvalidDownloadLink, NotFound
 from service.http.auth import require_user
 from service.http.jobs import visible_job
@@ -67,9 +66,7 @@ async def download(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     if request.method == "HEAD":
         return response
-    async with contextlib.aclosing(stream_range(plan, start, end)) as chunks:
-        async for chunk in chunks:
-            await response.write(chunk)
+    await send_range(request, response, plan, start, end)
     await response.write_eof()
     return response
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import gc
+from collections.abc import Iterator, Sequence
 
 import asyncpg
 
@@ -49,29 +51,54 @@ def records_from_rows(rows: Sequence[asyncpg.Record]) -> list[RecordedEvent]:
         return []
     if tuple(rows[0].keys()) != COLUMNS:
         return [record_from_row(row) for row in rows]
-    return [
-        RecordedEvent(
-            position=position,
-            transaction_id=transaction_id,
-            stream_id=stream_id,
-            version=version,
-            event_id=event_id,
-            type=event_type,
-            schema_version=schema_version,
-            event=decode_event(event_type, data),
-            metadata=metadata,
-            recorded_at=recorded_at,
-        )
-        for (
-            position,
-            transaction_id,
-            stream_id,
-            version,
-            event_id,
-            event_type,
-            schema_version,
-            data,
-            metadata,
-            recorded_at,
-        ) in rows
-    ]
+    with _collector_paused():
+        return _decode_in_order(rows)
+
+
+def _decode_in_order(rows: Sequence[asyncpg.Record]) -> list[RecordedEvent]:
+    records = []
+    new = object.__new__
+    for (
+        position,
+        transaction_id,
+        stream_id,
+        version,
+        event_id,
+        event_type,
+        schema_version,
+        data,
+        metadata,
+        recorded_at,
+    ) in rows:
+        # RecordedEvent's slots set directly: keyword arguments cost more than the event.
+        record = new(RecordedEvent)
+        record.position = position
+        record.transaction_id = transaction_id
+        record.stream_id = stream_id
+        record.version = version
+        record.event_id = event_id
+        record.type = event_type
+        record.schema_version = schema_version
+        record.event = decode_event(event_type, data)
+        record._metadata = metadata  # decoded on first use
+        record.recorded_at = recorded_at
+        records.append(record)
+    return records
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Hold the cyclic garbage collector off while one page is decoded.
+
+    A page is thousands of new objects that all live until it has been handled, so the
+    collector would walk them over and over as they are built, finding nothing to free
+    (a fifth of the time of reading 200,000 events). Reference counting still frees
+    everything; the collector runs again after the page. If it was off, it stays off.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -3,6 +3,7 @@ otherwise, and payloads are validated into their models either way."""
 
 from __future__ import annotations
 
+import gc
 import uuid
 
 import pytest
@@ -53,3 +54,23 @@ async def test_a_stored_payload_that_does_not_validate_is_refused_on_reading(
     await pool.execute(_STRAY, uuid.uuid4(), event_type, data)
     with pytest.raises(error):
         records_from_rows(await pool.fetch(_SELECT))
+
+
+async def test_decoding_leaves_the_garbage_collector_as_it_found_it(services: Services) -> None:
+    created = upload_received()
+    await services.store.append(job_stream(created.job_id), [new(created)], NO_STREAM)
+    pool = services.database.pool
+    rows = await pool.fetch(_SELECT)
+    assert gc.isenabled()
+    records_from_rows(rows)
+    assert gc.isenabled()
+    await pool.execute(_STRAY, uuid.uuid4(), "SomethingElse", "{}")
+    with pytest.raises(UnknownEventType):
+        records_from_rows(await pool.fetch(_SELECT))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        records_from_rows(rows)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -71,13 +71,16 @@ def encode_batch(stream: str, events: Sequence[NewEvent]) -> Batch:
     if not events:
         raise ValueError("append needs at least one event")
     batch = Batch(event_ids=[], types=[], schema_versions=[], data=[], metadata=[])
+    metadata, metadata_json = None, ""
     for new in events:  # one pass: an append's own cost is mostly this loop
         payload = new.event
         batch.data.append(encode_event(payload))
         batch.event_ids.append(new.event_id)
         batch.types.append(payload.TYPE)
         batch.schema_versions.append(payload.SCHEMA_VERSION)
-        batch.metadata.append(_encode_metadata(new.metadata))
+        if new.metadata is not metadata:  # the events of one append mostly share theirs
+            metadata, metadata_json = new.metadata, _encode_metadata(new.metadata)
+        batch.metadata.append(metadata_json)
     if len(events) > 1 and len(set(batch.event_ids)) != len(events):
         ids = batch.event_ids
         raise DuplicateEventId(stream, sorted({str(i) for i in ids if ids.count(i) > 1}))

@@ -53,6 +53,17 @@ async def test_a_batch_lands_in_order_with_consecutive_versions(services: Servic
     assert result.version == 4
 
 
+async def test_each_event_of_a_batch_keeps_its_own_metadata(services: Services) -> None:
+    created = upload_received()
+    stream = job_stream(created.job_id)
+    a, b = EventMetadata(actor="a"), EventMetadata(actor="b")
+    payloads = [created, *(processing_started(created.job_id, n) for n in (1, 2, 3))]
+    events = [NewEvent.of(p, metadata=m) for p, m in zip(payloads, (a, a, b, a), strict=True)]
+    await services.store.append(stream, events, NO_STREAM)
+    stored = await services.store.read_stream(stream)
+    assert [e.metadata.actor for e in stored] == ["a", "a", "b", "a"]
+
+
 async def test_reappending_a_stored_batch_is_a_noop_returning_its_positions(
     services: Services,
 ) -> None:

@@ -42,7 +42,7 @@ COPY_ROWS = 2000  # rows per COPY: one in flight while the next batch is folded
 SWAP_LOCK_TIMEOUT_MS = 2000  # a reader stuck on the table must not pause the runner for long
 SWAP_ATTEMPTS = 5  # each failed attempt catches up again before retrying
 
-Progress = Callable[[int, int], None]  # (events done, events in total so far)
+Progress = Callable[[int, int], None]  # (events done, events in total so far); called often
 
 
 @dataclass(frozen=True)
@@ -169,6 +169,7 @@ class JobViewRebuild:
         try:
             async for job in replay_jobs(self._reader, upto, page_size=self._page_size):
                 self.done += job.events
+                self._progress(self.done, self.total)
                 if job.state is not None:
                     rows.append(job_view.row_of(job.state))
                 if len(rows) >= COPY_ROWS:
@@ -176,7 +177,6 @@ class JobViewRebuild:
                         await copying
                     copying = asyncio.ensure_future(self._copy(rows))
                     rows = []
-                    self._progress(self.done, self.total)
             if copying is not None:
                 await copying
                 copying = None

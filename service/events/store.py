@@ -71,27 +71,32 @@ def encode_batch(stream: str, events: Sequence[NewEvent]) -> Batch:
     if not events:
         raise ValueError("append needs at least one event")
     batch = Batch(event_ids=[], types=[], schema_versions=[], data=[], metadata=[])
-    metadata, metadata_json = None, ""
     for new in events:  # one pass: an append's own cost is mostly this loop
         payload = new.event
         batch.data.append(encode_event(payload))
         batch.event_ids.append(new.event_id)
         batch.types.append(payload.TYPE)
         batch.schema_versions.append(payload.SCHEMA_VERSION)
-        if new.metadata is not metadata:  # the events of one append mostly share theirs
-            metadata, metadata_json = new.metadata, _encode_metadata(new.metadata)
-        batch.metadata.append(metadata_json)
+        batch.metadata.append(_encode_metadata(new.metadata))
     if len(events) > 1 and len(set(batch.event_ids)) != len(events):
         ids = batch.event_ids
         raise DuplicateEventId(stream, sorted({str(i) for i in ids if ids.count(i) > 1}))
     return batch
 
 
-def _encode_metadata(metadata: EventMetadata) -> str:
-    return _METADATA_JSON(metadata, exclude_none=True).decode()
-
-
 _METADATA_JSON = EventMetadata.__pydantic_serializer__.to_json
+# The last metadata encoded and its JSON: the events of one append, and a component's
+# successive appends, mostly share one (frozen) instance.
+_last_metadata: tuple[EventMetadata | None, str] = (None, "")
+
+
+def _encode_metadata(metadata: EventMetadata) -> str:
+    global _last_metadata
+    last, encoded = _last_metadata
+    if metadata is not last:
+        encoded = _METADATA_JSON(metadata, exclude_none=True).decode()
+        _last_metadata = (metadata, encoded)
+    return encoded
 
 
 class EventStore:
@@ -114,7 +119,7 @@ class EventStore:
         already stored with other content; re-appending stored events is a no-op.
         """
         batch = encode_batch(stream, events)
-        conn = await self._writers.acquire()
+        conn = self._writers.take() or await self._writers.acquire()
         try:
             rows = await append_batch(conn, stream, batch, expected_version)
         except (asyncpg.PostgresError, EventStoreError):
@@ -129,7 +134,7 @@ class EventStore:
         last = rows[-1]
         return AppendResult(
             stream_id=stream,
-            positions=tuple(r[0] for r in rows),
+            positions=(last[0],) if len(rows) == 1 else tuple([r[0] for r in rows]),
             transaction_id=last[2],
             version=last[1],
         )

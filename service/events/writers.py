@@ -30,17 +30,24 @@ class WriterConnections:
         self._timer: asyncio.TimerHandle | None = None
         self._next_check = 0.0  # loop time of the next look at the pool
         self._releasing: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None  # the pool's; looked up once
 
-    async def acquire(self) -> asyncpg.Connection:
-        """A connection for one statement in an implicit transaction; give it back with
-        `release`."""
+    def take(self) -> asyncpg.Connection | None:
+        """A kept connection, if there is one (no await: most appends find one)."""
         while self._idle:
             conn, _ = self._idle.pop()  # the most recently used: the warmest
             if not conn.is_closed():
                 return conn
             self._release_soon(conn)
-        conn = await self._pool.acquire()
-        self._next_check = 0.0  # holding one more: look at the pool when it comes back
+        return None
+
+    async def acquire(self) -> asyncpg.Connection:
+        """A connection for one statement in an implicit transaction; give it back with
+        `release`."""
+        conn = self.take()
+        if conn is None:
+            conn = await self._pool.acquire()
+            self._next_check = 0.0  # holding one more: look at the pool when it comes back
         return conn
 
     def release(self, conn: asyncpg.Connection, *, reusable: bool) -> None:
@@ -50,7 +57,7 @@ class WriterConnections:
         an error), so the connection is idle outside any transaction; after a
         cancellation or a broken connection only the pool knows how to recover it.
         """
-        loop = asyncio.get_running_loop()
+        loop = self._loop or self._bind_loop()
         now = loop.time()
         if not reusable or (now >= self._next_check and self._pool_is_needed(now)):
             self._release_soon(conn)
@@ -58,6 +65,11 @@ class WriterConnections:
         self._idle.append((conn, now))
         if self._timer is None:
             self._timer = loop.call_later(self._linger_s, self._sweep)
+
+    def _bind_loop(self) -> asyncio.AbstractEventLoop:
+        # get_running_loop checks the process id: a system call on every append otherwise
+        self._loop = asyncio.get_running_loop()
+        return self._loop
 
     def _pool_is_needed(self, now: float) -> bool:
         """Closing, or nothing idle and no room to open more: someone may be waiting."""
@@ -69,7 +81,7 @@ class WriterConnections:
 
     def _sweep(self) -> None:
         self._timer = None
-        loop = asyncio.get_running_loop()
+        loop = self._loop or self._bind_loop()
         now = loop.time()
         closing = self._pool.is_closing()
         while self._idle and (closing or self._idle[0][1] <= now - self._linger_s):
@@ -79,7 +91,7 @@ class WriterConnections:
             self._timer = loop.call_later(max(due, 0.001), self._sweep)
 
     def _release_soon(self, conn: asyncpg.Connection) -> None:
-        task = asyncio.get_running_loop().create_task(self._release(conn))
+        task = (self._loop or self._bind_loop()).create_task(self._release(conn))
         self._releasing.add(task)
         task.add_done_callback(self._releasing.discard)
 

@@ -30,7 +30,7 @@ ANY_RETRIES = 50
 
 # The chained hash, written out rather than calling event_chain_hash (sql/0003): that
 # function uses convert_to, which is only STABLE, so PostgreSQL cannot inline it and
-# re-plans its body on every execution before 18 (+80 us per append on 15). This must stay
+# re-plans its body on every execution before 18 (+40 us per append on 15). This must stay
 # the same expression; the audit recomputes it with event_chain_hash, and
 # tests/events/test_append.py checks the two agree.
 _HASH = """sha256(convert_to(

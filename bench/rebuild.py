@@ -21,6 +21,7 @@ import asyncio
 import os
 import random
 import re
+import resource
 import shutil
 import socket
 import statistics
@@ -35,6 +36,7 @@ from pathlib import Path
 
 import aiohttp
 import asyncpg
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -205,6 +207,8 @@ class Outcome:
     readers: Readers
     load_before: str
     load_after: str
+    rebuild_cpu_s: float  # the rebuild process, user + system
+    serve_cpu_s: float  # the service during the rebuild
     verify: subprocess.CompletedProcess[str]
 
 
@@ -262,10 +266,16 @@ async def measure(
             )
             await asyncio.sleep(1)  # readers warm up
             load_before = load_average()
+            serving = psutil.Process(service.pid)
+            serve_cpu = sum(serving.cpu_times()[:2])
+            children = resource.getrusage(resource.RUSAGE_CHILDREN)
             readers.recording = True
             started = time.perf_counter()
             rebuilt = await run_command(env, "projections", "rebuild", "job_view")
             wall = time.perf_counter() - started
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            rebuild_cpu = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
+            serve_cpu = sum(serving.cpu_times()[:2]) - serve_cpu
             readers.recording = False
             load_after = load_average()
             stop_writes.set()
@@ -280,7 +290,9 @@ async def measure(
         service.terminate()
         await asyncio.wait_for(service.wait(), 60)
         shutil.rmtree(data_dir, ignore_errors=True)
-    return Outcome(rebuilt, wall, appended, readers, load_before, load_after, verify)
+    return Outcome(
+        rebuilt, wall, appended, readers, load_before, load_after, rebuild_cpu, serve_cpu, verify
+    )
 
 
 def show(outcome: Outcome) -> None:
@@ -302,6 +314,10 @@ def show(outcome: Outcome) -> None:
     print(f"  reads that were not a whole job  {len(outcome.readers.bad)}")
     for bad in outcome.readers.bad[:5]:
         print(f"    {bad}")
+    print(
+        f"  CPU during the rebuild           rebuild process {outcome.rebuild_cpu_s:.1f} s,"
+        f" serve {outcome.serve_cpu_s:.1f} s (2 cores x {outcome.wall_s:.1f} s wall)"
+    )
     print(f"  load average before / after      {outcome.load_before} / {outcome.load_after}")
     verify = outcome.verify
     verdict = verify.stdout.strip().splitlines()[-1] if verify.stdout.strip() else verify.stderr

@@ -147,7 +147,13 @@ class Worker:
     async def _serve(self, leases: JobLeases, runner: JobRunner) -> None:
         while not self._stopping.is_set() and leases.alive:
             await leases.check()
-            await self._claim_round(leases, runner)
+            try:
+                await self._claim_round(leases, runner)
+            except Exception:
+                if not leases.alive:
+                    raise  # reconnect: the jobs in hand are cancelled first
+                # Anything else (the pool, a bug) must not end the worker, only delay it.
+                log.exception("worker round failed; retrying", extra={"action": "worker.failed"})
             await self._sleep(self._poll_interval_s)
 
     async def _claim_round(self, leases: JobLeases, runner: JobRunner) -> None:

@@ -287,3 +287,21 @@ async def test_an_overtaken_attempt_stops_and_removes_the_render_it_could_not_re
     events = await events_of(services, job_id)
     assert types_of(events) == ["UploadReceived", "ProcessingStarted", "ProcessingStarted"]
     assert files_under(data_dir / "outputs" / str(job_id)) == set()
+
+
+async def test_a_failing_round_delays_the_worker_but_never_ends_it(
+    services: Services, tiny_clips: TinyClips
+) -> None:
+    # Given a running worker whose rounds fail: the job view is briefly unavailable
+    pool = services.database.pool
+    async with worker_running(services, make_worker(services)):
+        await pool.execute("ALTER TABLE job_view RENAME TO job_view_away")
+        received = await upload_job(services, [tiny_clips.mp4], variations=1)
+        await asyncio.sleep(0.3)  # several failed rounds
+
+        # When the view is back
+        await pool.execute("ALTER TABLE job_view_away RENAME TO job_view")
+
+        # Then the same worker renders the job
+        job = await finished(services, received.job_id)
+    assert job.status == "completed"

@@ -203,13 +203,19 @@ async def test_a_failed_job_without_outputs_answers_no_outputs(
     assert error["code"] == "no_outputs" and "failed" in error["message"]
 
 
-async def test_a_partial_job_downloads_only_the_rendered_entries(
+async def test_a_partial_job_downloads_only_the_rendered_entries_the_log_lists(
     client: Any, alice: Any, alice_headers: dict[str, str]
 ) -> None:
-    job_id, _ = await finished_job(
+    # Given a partial job, and files on disk the log never recorded (a crashed render's
+    # leftover next to the outputs, a stray in the failed source's folder)
+    job_id, outputs = await finished_job(
         services_of(client), alice.id, {"good.mp4": 2, "bad.mp4": 2},
         outcome="partial", failed_names=("bad.mp4",),
     )  # fmt: skip
+    (outputs[0].path.parent / "03.mp4").write_bytes(b"half-rendered")
+    (outputs[0].path.parent.parent / "bad" / "01.mp4").parent.mkdir()
+    (outputs[0].path.parent.parent / "bad" / "01.mp4").write_bytes(b"stray")
+    # When it is downloaded / Then the ZIP holds exactly the rendered outputs of the log
     response = await fetch(client, job_id, alice_headers)
     assert response.status == 200
     names = zipfile.ZipFile(io.BytesIO(await response.read())).namelist()

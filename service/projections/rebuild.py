@@ -135,10 +135,17 @@ class JobViewRebuild:
         self._started = time.perf_counter()
 
     async def run(self) -> RebuildReport:
-        await self.prepare()
-        await self.replay()
-        await self.catch_up()
-        return await self.swap()
+        try:
+            await self.prepare()
+            await self.replay()
+            await self.catch_up()
+            return await self.swap()
+        except BaseException:
+            # The live table is untouched; only the half-built shadow goes. A killed process
+            # leaves it behind, and the next rebuild's `prepare` drops it.
+            with contextlib.suppress(Exception):
+                await self._writer.execute(f"DROP TABLE IF EXISTS {SHADOW}")
+            raise
 
     async def prepare(self) -> None:
         """An empty shadow with the live table's columns, defaults, constraints, indexes."""

@@ -245,3 +245,27 @@ async def test_a_live_table_changed_during_the_rebuild_is_left_as_it_is(
     # And running it again, from scratch, succeeds
     report = await rebuild(services.database, job_view.NAME)
     assert report.jobs == 1 and (await services.jobs.get(job.job_id)) is not None
+
+
+async def test_a_rebuild_that_fails_midway_leaves_the_live_view_and_no_shadow(
+    services: Services,
+) -> None:
+    pool = services.database.pool
+    # Given a projected view
+    jobs = [await logged_job(services) for _ in range(3)]
+    runner = job_view_runner(services)
+    async with running(runner):
+        await caught_up(services, runner)
+    before = await pool.fetch("SELECT * FROM job_view ORDER BY job_id")
+
+    # When a rebuild fails half-way through its replay
+    def interrupted(done: int, total: int) -> None:
+        if done > 10:
+            raise RuntimeError("operator pressed Ctrl-C")
+
+    with pytest.raises(RuntimeError, match="Ctrl-C"):
+        await rebuild(services.database, job_view.NAME, progress=interrupted, page_size=4)
+    # Then the live view is exactly as it was, and the half-built shadow is gone
+    assert await pool.fetch("SELECT * FROM job_view ORDER BY job_id") == before
+    assert len(before) == len(jobs)
+    assert await pool.fetchval("SELECT to_regclass('job_view_shadow')") is None

@@ -119,16 +119,19 @@ class EventStore:
         already stored with other content; re-appending stored events is a no-op.
         """
         batch = encode_batch(stream, events)
-        conn = self._writers.take() or await self._writers.acquire()
+        writers = self._writers
+        conn = writers.take() or await writers.acquire()
         try:
             rows = await append_batch(conn, stream, batch, expected_version)
         except (asyncpg.PostgresError, EventStoreError):
-            self._writers.release(conn, reusable=True)  # the server answered
+            if not writers.keep(conn):  # the server answered: the connection is idle
+                await writers.give_back(conn)
             raise
         except BaseException:
-            self._writers.release(conn, reusable=False)
+            await writers.give_back(conn)  # cancelled or broken: the pool recovers it
             raise
-        self._writers.release(conn, reusable=True)
+        if not writers.keep(conn):
+            await writers.give_back(conn)
         if self._notifier is not None:
             self._notifier.notify()
         last = rows[-1]

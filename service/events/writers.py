@@ -4,7 +4,7 @@ The pool resets every connection it takes back (`RESET ALL; UNLISTEN *; ...`): o
 round trip, which made a single-event append cost nearly two. An append leaves no session
 state behind, so a connection the store used a moment ago serves the next append as it
 is. It goes back to the pool, and through the reset, once no append has wanted it for
-LINGER_S, and at once when the pool has nothing left to give anyone else.
+LINGER_S, and at once when the pool has no idle connection left for anyone else.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import asyncpg
 
 log = logging.getLogger(__name__)
 
-LINGER_S = 0.02  # long enough to span back-to-back appends, short enough to delay no close
-CHECK_S = 0.005  # how stale the "is the pool exhausted?" answer may be (it walks the pool)
+LINGER_S = 0.005  # spans back-to-back appends; any longer and other users of the pool notice
+CHECK_S = 0.001  # how stale "does the pool have one to spare?" may be (asking walks the pool)
 
 
 class WriterConnections:
@@ -42,29 +42,31 @@ class WriterConnections:
         return None
 
     async def acquire(self) -> asyncpg.Connection:
-        """A connection for one statement in an implicit transaction; give it back with
-        `release`."""
+        """A connection for one statement in an implicit transaction; hand it back with
+        `keep` or `give_back`."""
         conn = self.take()
         if conn is None:
             conn = await self._pool.acquire()
             self._next_check = 0.0  # holding one more: look at the pool when it comes back
         return conn
 
-    def release(self, conn: asyncpg.Connection, *, reusable: bool) -> None:
-        """Keep `conn` for the next append, or hand it back to the pool.
-
-        `reusable` says the statement ended with an answer from the server (a result or
-        an error), so the connection is idle outside any transaction; after a
-        cancellation or a broken connection only the pool knows how to recover it.
-        """
+    def keep(self, conn: asyncpg.Connection) -> bool:
+        """Keep `conn`, idle outside any transaction, for the next append; False when the
+        pool needs it back now (then `give_back` it before the append returns, so the
+        next user of the pool finds it there, as it would without the writers)."""
         loop = self._loop or self._bind_loop()
         now = loop.time()
-        if not reusable or (now >= self._next_check and self._pool_is_needed(now)):
-            self._release_soon(conn)
-            return
+        if now >= self._next_check and self._pool_is_needed(now):
+            return False
         self._idle.append((conn, now))
         if self._timer is None:
             self._timer = loop.call_later(self._linger_s, self._sweep)
+        return True
+
+    async def give_back(self, conn: asyncpg.Connection) -> None:
+        """Return `conn` to the pool, which resets it (or, after a cancellation or a broken
+        connection, recovers or discards it)."""
+        await self._pool.release(conn)
 
     def _bind_loop(self) -> asyncio.AbstractEventLoop:
         # get_running_loop checks the process id: a system call on every append otherwise
@@ -72,12 +74,13 @@ class WriterConnections:
         return self._loop
 
     def _pool_is_needed(self, now: float) -> bool:
-        """Closing, or nothing idle and no room to open more: someone may be waiting."""
+        """Closing, or no idle connection left for anyone else.
+
+        Keeping one while the pool has none idle would make the next user of the pool
+        open a new connection, or wait, on our account.
+        """
         self._next_check = now + CHECK_S
-        pool = self._pool
-        return pool.is_closing() or (
-            pool.get_idle_size() == 0 and pool.get_size() >= pool.get_max_size()
-        )
+        return self._pool.is_closing() or self._pool.get_idle_size() == 0
 
     def _sweep(self) -> None:
         self._timer = None

@@ -17,23 +17,25 @@ async def _backend(conn: asyncpg.Connection) -> int:
 
 @contextlib.asynccontextmanager
 async def _lent(writers: WriterConnections) -> AsyncIterator[asyncpg.Connection]:
-    """As the store lends a connection: reusable unless the statement never finished."""
+    """As the store lends a connection: kept unless the statement never finished."""
     conn = await writers.acquire()
     try:
         yield conn
     except asyncpg.PostgresError:
-        writers.release(conn, reusable=True)
+        if not writers.keep(conn):
+            await writers.give_back(conn)
         raise
     except BaseException:
-        writers.release(conn, reusable=False)
+        await writers.give_back(conn)
         raise
-    writers.release(conn, reusable=True)
+    if not writers.keep(conn):
+        await writers.give_back(conn)
 
 
 async def test_back_to_back_appends_share_a_connection_without_a_pool_reset(
     database_url: str,
 ) -> None:
-    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=3)
+    pool = await asyncpg.create_pool(database_url, min_size=2, max_size=3)  # one to spare
     try:
         writers = WriterConnections(pool, linger_s=5)
         # Given a session setting the pool's reset would undo
@@ -49,17 +51,21 @@ async def test_back_to_back_appends_share_a_connection_without_a_pool_reset(
         await asyncio.wait_for(pool.close(), 10)
 
 
-async def test_a_pool_with_nothing_else_to_give_gets_the_connection_back_at_once(
+async def test_a_pool_with_no_idle_connection_left_gets_it_back_at_once(
     database_url: str,
 ) -> None:
-    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1)
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=3)
     try:
         writers = WriterConnections(pool, linger_s=60)
-        # Given an append on the pool's only connection
+        # Given an append on the pool's only open connection
         async with _lent(writers) as conn:
             await conn.execute("SET application_name = 'kept'")
-        # Then another user of the pool gets it without waiting for the linger, reset
+            used = await _backend(conn)
+        # Then it is back, reset, before the append returns: the next user of the pool
+        # neither waits nor opens a connection on the writers' account
+        assert pool.get_idle_size() == 1
         async with asyncio.timeout(5), pool.acquire() as other:
+            assert await _backend(other) == used
             assert await other.fetchval("SHOW application_name") != "kept"
     finally:
         await asyncio.wait_for(pool.close(), 10)
@@ -68,11 +74,11 @@ async def test_a_pool_with_nothing_else_to_give_gets_the_connection_back_at_once
 async def test_a_kept_connection_is_released_when_idle_so_the_pool_can_close(
     database_url: str,
 ) -> None:
-    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=3)
+    pool = await asyncpg.create_pool(database_url, min_size=2, max_size=3)
     writers = WriterConnections(pool, linger_s=0.2)
     async with _lent(writers) as conn:
         await conn.fetchval("SELECT 1")
-    assert pool.get_idle_size() == 0  # kept by the writers
+    assert pool.get_idle_size() == 1  # one kept by the writers
     async with asyncio.timeout(5):
         await pool.close()
 
@@ -80,7 +86,7 @@ async def test_a_kept_connection_is_released_when_idle_so_the_pool_can_close(
 async def test_a_server_error_keeps_the_connection_and_a_cancellation_returns_it(
     database_url: str,
 ) -> None:
-    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=3)
+    pool = await asyncpg.create_pool(database_url, min_size=2, max_size=3)
     try:
         writers = WriterConnections(pool, linger_s=5)
         with contextlib.suppress(asyncpg.PostgresError):

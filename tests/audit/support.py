@@ -11,6 +11,7 @@ from service.bootstrap import Services
 from service.cli import build_parser
 from service.events.base import Event, EventMetadata, NewEvent
 from service.events.job import UploadReceived, job_stream
+from service.events.log_reader import Checkpoint, head
 from service.events.store import ANY, NO_STREAM, AppendResult
 from service.projections import job_view
 from service.projections.runner import SubscriptionRunner
@@ -23,6 +24,7 @@ from tests.builders import (
     uploads_purged,
     variation_rendered,
 )
+from tests.support import eventually
 
 LIFECYCLE = [
     "UploadReceived",
@@ -96,3 +98,30 @@ async def command(services: Services, *argv: str) -> tuple[int, str]:
     with contextlib.redirect_stdout(out):
         status = await args.run(services.settings, args)
     return int(status or 0), out.getvalue()
+
+
+_LAST_COMMITTED = """
+SELECT transaction_id, position FROM events
+ORDER BY transaction_id DESC, position DESC
+LIMIT 1
+"""
+
+
+async def last_committed(services: Services) -> Checkpoint:
+    """The last committed event in commit order, whether readers can see it yet or not."""
+    row = await services.database.pool.fetchrow(_LAST_COMMITTED)
+    return Checkpoint(row["transaction_id"], row["position"]) if row else Checkpoint()
+
+
+async def log_visible(services: Services) -> None:
+    """Wait until readers that stop at the in-flight horizon see every committed event.
+
+    The horizon (`pg_snapshot_xmin`) is server-wide: on a shared test server a transaction
+    open in another database holds it back for a while.
+    """
+    target = await last_committed(services)
+
+    async def visible() -> bool:
+        return await head(services.database.pool) >= target
+
+    await eventually(visible, within=30)

@@ -16,7 +16,7 @@ from service.events.base import RecordedEvent
 from service.events.job import job_stream
 from service.events.store import NO_STREAM, encode_batch
 from service.projections.runner import SubscriptionRunner
-from tests.audit.support import command, logged_job
+from tests.audit.support import command, log_visible, logged_job
 from tests.builders import new, upload_received
 from tests.support import eventually, running
 
@@ -53,6 +53,7 @@ async def test_all_follows_the_subscribers_order_and_never_passes_an_open_transa
     services: Services,
 ) -> None:
     earlier = await logged_job(services, events=2)
+    await log_visible(services)
     slow = await services.database.connect()
     first_id = await services.database.connect()
     try:
@@ -83,7 +84,7 @@ async def test_all_follows_the_subscribers_order_and_never_passes_an_open_transa
     async with running(
         SubscriptionRunner("audit", recorder, services.database, poll_interval_s=0.02)
     ):
-        await eventually(lambda: len(recorder.seen) == 6)
+        await eventually(lambda: len(recorder.seen) == 6, within=30)
     _, after = await command(services, "replay", "--all")
     # Then --all lists exactly what the subscriber was given, in the same order
     assert positions(after) == recorder.seen
@@ -98,6 +99,7 @@ async def test_all_starts_at_a_position_and_keeps_only_the_types_asked_for(
 ) -> None:
     first = await logged_job(services)
     second = await logged_job(services)
+    await log_visible(services)
     _, typed = await command(
         services, "replay", "--all", "--type", "Expired", "--type", "UploadReceived"
     )

@@ -76,7 +76,8 @@ async def test_json_gives_each_event_and_the_state_the_job_view_holds(
     job = await logged_job(services)
     async with running(job_view_runner(services)):
         await eventually(
-            lambda: services.job_view_waiter.latest.position >= job.appended[-1].last_position
+            lambda: services.job_view_waiter.latest.position >= job.appended[-1].last_position,
+            within=30,
         )
     # When it is replayed as JSON
     status, out = await command(services, "replay", str(job.job_id), "--json")

@@ -27,7 +27,7 @@ async def tamper(pool: asyncpg.Pool, statement: str) -> None:
 async def project(services: Services, position: int) -> None:
     """Run the live job view until it has applied `position`."""
     async with running(job_view_runner(services)):
-        await eventually(lambda: services.job_view_waiter.latest.position >= position)
+        await eventually(lambda: services.job_view_waiter.latest.position >= position, within=30)
 
 
 async def test_an_honest_log_and_its_view_pass_even_when_the_view_lags(

@@ -15,7 +15,7 @@ from service.cli import main
 from service.cli.progress import TerminalProgress, progress_line
 from service.projections import job_view
 from service.projections.rebuild import rebuild
-from tests.audit.support import command, logged_job
+from tests.audit.support import command, log_visible, logged_job
 from tests.cli.test_commands import run_cli
 
 
@@ -57,6 +57,7 @@ async def test_rebuild_prints_a_summary_and_nothing_with_quiet(
     services: Services, database_url: str
 ) -> None:
     await logged_job(services)
+    await log_visible(services)
     # A real process: not a terminal, so no progress line, only the summary
     result = run_cli("projections", "rebuild", job_view.NAME, VR_DATABASE_URL=database_url)
     assert result.returncode == 0, result.stderr
@@ -80,6 +81,7 @@ async def test_progress_shows_done_of_total_rate_and_eta_on_a_terminal_only(
     # Given a rebuild of three jobs reporting to a terminal
     for _ in range(3):
         await logged_job(services)
+    await log_visible(services)
     now = [0.0]
     terminal = FakeTerminal()
     progress = TerminalProgress("rebuilding job_view", terminal, clock=lambda: now[0])

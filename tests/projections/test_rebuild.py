@@ -16,11 +16,16 @@ from service.audit.compare import compare_job_view
 from service.bootstrap import Services
 from service.errors import RebuildFailed, RebuildInProgress, UnknownProjection
 from service.events.base import RecordedEvent
-from service.events.log_reader import head
 from service.projections import checkpoints, job_view
 from service.projections.rebuild import JobViewRebuild, exclusive_rebuild, rebuild
 from service.projections.runner import SubscriptionRunner
-from tests.audit.support import LoggedJob, job_view_runner, logged_job
+from tests.audit.support import (
+    LoggedJob,
+    job_view_runner,
+    last_committed,
+    log_visible,
+    logged_job,
+)
 from tests.support import eventually, running
 
 _INDEXES = "SELECT indexname FROM pg_indexes WHERE tablename = 'job_view' ORDER BY indexname"
@@ -89,8 +94,11 @@ async def assert_view_is_a_fresh_replay(pool: asyncpg.Pool) -> None:
 
 
 async def caught_up(services: Services, runner: SubscriptionRunner) -> None:
-    target = await head(services.database.pool)
-    await eventually(lambda: runner.checkpoint is not None and runner.checkpoint >= target)
+    """Until the runner has applied every committed event (see `log_visible`)."""
+    target = await last_committed(services)
+    await eventually(
+        lambda: runner.checkpoint is not None and runner.checkpoint >= target, within=30
+    )
 
 
 async def test_a_rebuild_under_appends_and_reads_swaps_in_a_complete_view_missing_nothing(
@@ -194,6 +202,7 @@ async def test_a_shadow_ahead_of_the_runner_moves_its_checkpoint_and_nothing_is_
         await caught_up(services, runner)
     behind = await checkpoints.peek(pool, job_view.NAME)
     later = await logged_job(services)
+    await log_visible(services)
     # When the view is rebuilt: the shadow reaches the head, past the live checkpoint
     report = await rebuild(services.database, job_view.NAME)
     # Then the checkpoint moves forward to the shadow's
@@ -207,7 +216,9 @@ async def test_a_shadow_ahead_of_the_runner_moves_its_checkpoint_and_nothing_is_
         await asyncio.sleep(0.1)
         assert counting.applied == []
         next_job = await logged_job(services, events=1)
-        await eventually(lambda: counting.applied == [next_job.appended[0].last_position])
+        await eventually(
+            lambda: counting.applied == [next_job.appended[0].last_position], within=30
+        )
     await assert_view_is_a_fresh_replay(pool)
     assert (await services.jobs.get(first.job_id)) is not None
 
@@ -225,6 +236,7 @@ async def test_a_live_table_changed_during_the_rebuild_is_left_as_it_is(
 ) -> None:
     pool = services.database.pool
     job = await logged_job(services)
+    await log_visible(services)
     async with (
         exclusive_rebuild(services.database, job_view.NAME) as reader,
         pool.acquire() as writer,

@@ -8,7 +8,7 @@ from service.bootstrap import Services
 from service.db.database import process_name
 from service.projections import job_view
 from service.projections.status import subscription_statuses
-from tests.audit.support import command, job_view_runner, logged_job
+from tests.audit.support import command, job_view_runner, log_visible, logged_job
 from tests.support import eventually, running
 
 
@@ -20,7 +20,8 @@ async def test_status_shows_checkpoint_head_lag_and_the_live_holder(services: Se
     runner = job_view_runner(services)
     async with running(runner):
         await eventually(
-            lambda: runner.checkpoint is not None and runner.checkpoint.position == head
+            lambda: runner.checkpoint is not None and runner.checkpoint.position == head,
+            within=30,
         )
         # When an admin asks for the status while it runs
         status, out = await command(services, "projections", "status")
@@ -41,6 +42,7 @@ async def test_status_shows_checkpoint_head_lag_and_the_live_holder(services: Se
         assert f"{process_name()} (backend " in line
     # And once it has stopped and three more events arrived, it lags by them and by their age
     await logged_job(services, events=3)
+    await log_visible(services)
     await asyncio.sleep(0.2)
     async with pool.acquire() as conn:
         [stopped] = await subscription_statuses(conn)

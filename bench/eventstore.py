@@ -1,13 +1,13 @@
 """Event store throughput against the raw-INSERT ceiling of the same server, same run.
 
-    .venv/bin/python bench/eventstore.py [--appends 4000] [--events 200000] [--rounds 4]
+    .venv/bin/python bench/eventstore.py [--appends 8000] [--events 200000] [--rounds 20]
 
 Prints events/s for: single-event appends with 1 and 4 writers, batched appends (100 per
 append), reading the whole log decoded into event models, and job-view catch-up from
 zero. Ceilings: one INSERT per event in its own implicit transaction; executemany of 100
 per transaction for the batched case. Each ceiling and its store figure are measured in
-alternating rounds (the order flips each round), so a load change on a shared machine
-hits both alike; the ratio is of the summed times.
+short alternating rounds (the order flips each round), so a load change on a shared
+machine hits both alike; the ratio is of the summed times.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import sys
 import time
 import uuid
@@ -75,7 +76,11 @@ Work = Callable[[int], Awaitable[None]]  # does the given number of events' work
 
 
 async def compare(label: str, ceiling: Work, ours: Work, events: int, rounds: int) -> float:
-    """Alternate rounds of the ceiling and the store; print both rates and the ratio."""
+    """Alternate short rounds of the ceiling and the store; print both rates and the ratio.
+
+    The ratio is of the summed times; the median and quartiles of the per-round ratios
+    show how much the machine's load moved it.
+    """
     chunk = events // rounds
     spent = {"ceiling": 0.0, "store": 0.0}
     per_round = []
@@ -90,10 +95,10 @@ async def compare(label: str, ceiling: Work, ours: Work, events: int, rounds: in
         per_round.append(took["ceiling"] / took["store"])
     done = chunk * rounds
     ratio = spent["ceiling"] / spent["store"]
-    rounds_text = " ".join(f"{r:.2f}" for r in per_round)
+    q1, median, q3 = statistics.quantiles(per_round, n=4)
     print(
         f"  {label:<26} {done / spent['ceiling']:>10,.0f} {done / spent['store']:>10,.0f}"
-        f" {ratio:>7.2f}x   (rounds: {rounds_text})"
+        f" {ratio:>7.2f}x   (rounds: median {median:.2f}, quartiles {q1:.2f}-{q3:.2f})"
     )
     return ratio
 
@@ -182,11 +187,11 @@ async def catch_up(database: Database) -> None:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--appends", type=int, default=4000, help="single appends per measurement")
+    parser.add_argument("--appends", type=int, default=8000, help="single appends per measurement")
     parser.add_argument(
         "--events", type=int, default=200_000, help="events for read-all and catch-up"
     )
-    parser.add_argument("--rounds", type=int, default=4, help="alternations per comparison")
+    parser.add_argument("--rounds", type=int, default=20, help="alternations per comparison")
     args = parser.parse_args()
     load_before = os.getloadavg()
 

@@ -43,10 +43,19 @@ async def claim_job(
 
     Raises WrongExpectedVersion when another writer moved the stream first.
     """
-    stream = job_stream(job_id)
-    job = fold(await store.read_stream(stream))
-    if job is None or job.status not in ("received", "processing"):
+    job = fold(await store.read_stream(job_stream(job_id)))
+    if job is None:
         return None
+    return await claim_as_of(store, job, worker=worker, now=now)
+
+
+async def claim_as_of(
+    store: EventStore, job: JobState, *, worker: str, now: datetime
+) -> Claim | None:
+    """Claim `job` as this state shows it; the append fails if the stream moved since."""
+    if job.status not in ("received", "processing"):
+        return None
+    job_id, stream = job.job_id, job_stream(job.job_id)
     metadata = EventMetadata(correlation_id=str(job_id), actor=f"worker {worker}")
     if job.status == "processing" and job.attempt >= MAX_ATTEMPTS:
         failed = ProcessingFinished(

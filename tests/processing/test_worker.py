@@ -15,7 +15,7 @@ from service.clock import SystemClock
 from service.errors import WrongExpectedVersion
 from service.events.base import NewEvent
 from service.events.job import EffectParameters, VariationRendered, job_stream
-from service.processing.claim import MAX_ATTEMPTS, Claim, claim_job, gave_up_reason
+from service.processing.claim import MAX_ATTEMPTS, claim_as_of, claim_job, gave_up_reason
 from service.processing.effects import BRIGHTNESS, CONTRAST, ROTATION_RAD, SATURATION
 from service.processing.job_runner import AttemptFenced, JobRunner, RenderSettings
 from service.processing.plan import plan_variations
@@ -226,23 +226,23 @@ async def test_a_job_whose_worker_died_three_times_finishes_as_failed(
     assert types_of(events).count("ProcessingStarted") == MAX_ATTEMPTS
 
 
-async def test_of_two_claims_at_the_same_version_exactly_one_wins(
+async def test_a_claim_made_from_a_stale_read_loses_to_the_claim_that_moved_the_stream(
     services: Services, tiny_clips: TinyClips
 ) -> None:
-    # Given a received job
+    # Given two workers that both read the received job at the same version
     received = await upload_job(services, [tiny_clips.mp4])
+    stream = job_stream(received.job_id)
+    seen_by_a = fold(await services.store.read_stream(stream))
+    seen_by_b = fold(await services.store.read_stream(stream))
+    assert seen_by_a is not None and seen_by_b is not None
 
-    # When two workers claim it at the same moment (no lease: the append alone decides)
-    outcomes = await asyncio.gather(
-        claim_job(services.store, received.job_id, worker="a", now=received.received_at),
-        claim_job(services.store, received.job_id, worker="b", now=received.received_at),
-        return_exceptions=True,
-    )
+    # When both claim it, one after the other
+    won = await claim_as_of(services.store, seen_by_a, worker="a", now=received.received_at)
+    with pytest.raises(WrongExpectedVersion):
+        await claim_as_of(services.store, seen_by_b, worker="b", now=received.received_at)
 
-    # Then one holds a claim on attempt 1 and the other lost the race
-    claims = [o for o in outcomes if isinstance(o, Claim)]
-    assert len(claims) == 1 and claims[0].attempt == 1
-    assert [type(o) for o in outcomes if not isinstance(o, Claim)] == [WrongExpectedVersion]
+    # Then only the first holds a claim: attempt 1, and the log has one ProcessingStarted
+    assert won is not None and won.attempt == 1
     events = await events_of(services, received.job_id)
     assert types_of(events) == ["UploadReceived", "ProcessingStarted"]
 

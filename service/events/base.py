@@ -42,6 +42,9 @@ EVENT_TYPES: dict[str, type[Event]] = {}
 # Each type's compiled JSON validator, looked up once per stored row rather than through
 # the class: reading the log decodes hundreds of thousands of payloads.
 _VALIDATE_JSON: dict[str, Callable[[str | bytes], Event]] = {}
+# Each registered class's serializer and validator, for the write path: one lookup by
+# class also proves the class is the one registered under its name.
+_ENCODERS: dict[type[Event], tuple[Callable[[Event], bytes], Callable[[bytes], Event]]] = {}
 
 
 def register(cls: E) -> E:
@@ -50,6 +53,7 @@ def register(cls: E) -> E:
         raise RuntimeError(f"event type {cls.TYPE} registered twice")
     EVENT_TYPES[cls.TYPE] = cls
     _VALIDATE_JSON[cls.TYPE] = cls.__pydantic_validator__.validate_json
+    _ENCODERS[cls] = (cls.__pydantic_serializer__.to_json, cls.__pydantic_validator__.validate_json)
     return cls
 
 
@@ -81,12 +85,13 @@ def encode_event(event: Event) -> str:
     validation, and checks exactly what is written.
     """
     cls = type(event)
-    event_type = getattr(cls, "TYPE", None)
-    if EVENT_TYPES.get(event_type) is not cls:  # type: ignore[arg-type]
-        raise UnknownEventType(cls.__name__)
     try:
-        encoded = cls.__pydantic_serializer__.to_json(event)
-        _VALIDATE_JSON[event_type](encoded)  # type: ignore[index]
+        to_json, validate_json = _ENCODERS[cls]
+    except KeyError:
+        raise UnknownEventType(cls.__name__) from None
+    try:
+        encoded = to_json(event)
+        validate_json(encoded)
     except ValidationError as exc:
         raise InvalidEventPayload(cls.TYPE, _summarise(exc)) from None
     except PydanticSerializationError as exc:

@@ -68,6 +68,17 @@ def _check_stream_name(stream: str) -> None:
 def encode_batch(stream: str, events: Sequence[NewEvent]) -> Batch:
     """Validate and encode `events`; refuses before anything is sent."""
     _check_stream_name(stream)
+    if len(events) == 1:  # most appends: no loop, no list growing
+        (new,) = events
+        payload = new.event
+        data = encode_event(payload)
+        return Batch(
+            [new.event_id],
+            [payload.TYPE],
+            [payload.SCHEMA_VERSION],
+            [data],
+            [_encode_metadata(new.metadata)],
+        )
     if not events:
         raise ValueError("append needs at least one event")
     batch = Batch(event_ids=[], types=[], schema_versions=[], data=[], metadata=[])

@@ -4,16 +4,17 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from datetime import timedelta
+import json
+import subprocess
+import sys
+import urllib.request
 from typing import Any
 
-from service.bootstrap import Services, running_services
-from service.clock import FixedClock
+from service.bootstrap import Services
 from service.events.job import Expired, OutputsDeleted, ProcessingFinished, UploadsPurged
 from service.http.app import create_app
 from service.settings import Role, Settings
-from tests.builders import T0
+from tests.cli.test_commands import ROOT, cli_env, free_port
 from tests.reactors.builders import Job, events_of, finished_job, received_job, undeletable
 from tests.support import eventually
 
@@ -57,30 +58,56 @@ async def test_readyz_reports_a_stuck_purge_and_stays_ready(
         assert body["upload_purger"]["ok"] is True and body["output_reaper"]["stuck"] == []
 
 
-async def test_two_processes_running_the_reactors_append_each_answer_once(
-    services: Services, settings: Settings
+async def test_two_service_processes_running_the_reactors_append_each_answer_once(
+    services: Services, settings: Settings, database_url: str
 ) -> None:
     # Given finished jobs of each outcome and a job never started, all past their expiry
     jobs = [await finished_job(services, o) for o in ("completed", "partial", "failed")]  # type: ignore[arg-type]
     jobs.append(await received_job(services))
-    clock = FixedClock(T0 + timedelta(days=2))
-    reactors_only = settings.model_copy(update={"role": Role.REACTORS, "expiry_interval_s": 0.1})
-    # When two service stacks run the reactors role (which feeds the job view too)
-    # against one database and data dir
-    async with contextlib.AsyncExitStack() as stack:
-        first = await stack.enter_async_context(running_services(reactors_only, clock=clock))
-        second = await stack.enter_async_context(running_services(reactors_only, clock=clock))
+    # When two `serve` processes run the reactors role (which feeds the job view too)
+    # against one database and one data dir
+    ports = [free_port(), free_port()]
+    processes = [await start_reactors_process(database_url, settings, port) for port in ports]
+    try:
 
         async def all_reaped() -> bool:
             return all([await events_of(services, j, OutputsDeleted.TYPE) for j in jobs])
 
-        await eventually(all_reaped, within=30)
+        await eventually(all_reaped, within=60)
         await asyncio.sleep(0.5)  # further expiry rounds, sweeps and redeliveries
         # Then each reactor is active in exactly one of them
-        for mine, theirs in zip(first.components, second.components, strict=True):
-            assert active(mine) != active(theirs), mine.name
+        reports = [await asyncio.to_thread(readyz, port) for port in ports]
+        for name in ("upload_purger", "output_reaper"):
+            assert sorted(r[name]["active"] for r in reports) == [False, True], name
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            await asyncio.wait_for(process.wait(), 30)
     # And every job got each answer exactly once, and its files are gone
     for job in jobs:
         assert await counts(services, job) == dict.fromkeys(ANSWERS, 1)
         assert not any(p.exists() for p in job.upload_paths(settings.data_dir))
         assert not any(p.exists() for p in job.output_paths(settings.data_dir))
+
+
+async def start_reactors_process(
+    database_url: str, settings: Settings, port: int
+) -> asyncio.subprocess.Process:
+    env = cli_env(
+        VR_DATABASE_URL=database_url,
+        VR_DATA_DIR=str(settings.data_dir),
+        VR_ROLE="reactors",
+        VR_PORT=str(port),
+        VR_POLL_INTERVAL_S="0.05",
+        VR_EXPIRY_INTERVAL_S="0.1",
+    )
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "service", "serve",
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def readyz(port: int) -> dict[str, Any]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as response:
+        return json.load(response)  # type: ignore[no-any-return]

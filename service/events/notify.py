@@ -9,6 +9,7 @@ outside any append transaction, for however many appends happened since its last
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 import asyncpg
@@ -76,3 +77,11 @@ async def listen(conn: asyncpg.Connection, wake: asyncio.Event) -> None:
         wake.set()
 
     await conn.add_listener(CHANNEL, _on_notify)
+
+
+async def wait_for_wake(wake: asyncio.Event, seconds: float) -> None:
+    """Return when `wake` is set (a NOTIFY, a stop) or after `seconds`, then re-arm it:
+    how every background loop naps between polls."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(wake.wait(), seconds)
+    wake.clear()

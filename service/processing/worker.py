@@ -26,7 +26,7 @@ import asyncpg
 from service.clock import Clock
 from service.db.database import Database, process_name
 from service.errors import ConfigurationError, WrongExpectedVersion
-from service.events.notify import listen
+from service.events.notify import listen, wait_for_wake
 from service.events.store import EventStore
 from service.processing.claim import Claim, claim_job
 from service.processing.ffmpeg_binary import locate_ffmpeg
@@ -235,6 +235,4 @@ class Worker:
 
     async def _sleep(self, seconds: float) -> None:
         """Wait for a NOTIFY, the poll interval or a stop, whichever comes first."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
-        self._wake.clear()
+        await wait_for_wake(self._wake, seconds)

@@ -19,7 +19,7 @@ import asyncpg
 from service.db.database import Database, process_name
 from service.events.base import RecordedEvent
 from service.events.log_reader import PAGE_SIZE, Checkpoint, read_page
-from service.events.notify import listen
+from service.events.notify import listen, wait_for_wake
 from service.projections import checkpoints
 
 log = logging.getLogger(__name__)
@@ -154,6 +154,4 @@ class SubscriptionRunner:
 
     async def _sleep(self, seconds: float) -> None:
         """Wait for a NOTIFY, the poll interval or a stop, whichever comes first."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
-        self._wake.clear()
+        await wait_for_wake(self._wake, seconds)

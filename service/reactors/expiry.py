@@ -23,6 +23,7 @@ from service.clock import Clock
 from service.db.database import Database
 from service.errors import JobStillProcessing, WrongExpectedVersion
 from service.events.job import ExpiryReason
+from service.events.notify import wait_for_wake
 from service.events.store import EventStore
 from service.projections.job_state import FINISHED, JobState
 from service.projections.runner import RECONNECT_DELAY_S, lock_key_sql
@@ -226,6 +227,4 @@ class ExpiryScheduler:
             await self._sleep(self._interval_s)
 
     async def _sleep(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
-        self._wake.clear()
+        await wait_for_wake(self._wake, seconds)

@@ -14,7 +14,6 @@ job still owed its deletion, which covers restarts, crashes and a full queue.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -28,6 +27,7 @@ from service.db.database import Database
 from service.errors import DuplicateEventId
 from service.events.base import Event, EventMetadata, NewEvent, RecordedEvent
 from service.events.job import job_id_of, job_stream
+from service.events.notify import wait_for_wake
 from service.events.store import ANY, EventStore
 from service.projections.job_state import JobState, fold
 from service.projections.runner import SubscriptionRunner
@@ -235,6 +235,4 @@ class FileReactor:
                 self.retry.failed(job_id, (FailedFile("-", repr(exc)),))
 
     async def _sleep(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
-        self._wake.clear()
+        await wait_for_wake(self._wake, seconds)

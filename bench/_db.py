@@ -1,4 +1,4 @@
-"""Benchmark plumbing: a fresh, migrated database on the configured or embedded server."""
+"""Benchmark plumbing: fresh, migrated databases on the configured or embedded server."""
 
 from __future__ import annotations
 
@@ -20,13 +20,35 @@ from service.db.migrate import migrate
 @contextlib.asynccontextmanager
 async def fresh_database() -> AsyncIterator[str]:
     """Yield the URL of a new migrated database; drop it (and any embedded server) after."""
-    root = None
-    embedded = None
-    server = os.environ.get("VR_DATABASE_URL")
-    if not server:
-        root = Path(tempfile.mkdtemp(prefix="vr-bench-"))
-        embedded = EmbeddedPostgres(root / "pgdata")
-        server = await embedded.astart()
+    async with fresh_databases(1) as (url,):
+        yield url
+
+
+@contextlib.asynccontextmanager
+async def fresh_databases(count: int) -> AsyncIterator[list[str]]:
+    """Yield the URLs of `count` new migrated databases on one server; drop them after."""
+    async with _server() as server, contextlib.AsyncExitStack() as stack:
+        yield [await stack.enter_async_context(_database(server)) for _ in range(count)]
+
+
+@contextlib.asynccontextmanager
+async def _server() -> AsyncIterator[str]:
+    """VR_DATABASE_URL, or an embedded server started for the benchmark and stopped after."""
+    configured = os.environ.get("VR_DATABASE_URL")
+    if configured:
+        yield configured
+        return
+    root = Path(tempfile.mkdtemp(prefix="vr-bench-"))
+    embedded = EmbeddedPostgres(root / "pgdata")
+    try:
+        yield await embedded.astart()
+    finally:
+        await embedded.astop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.asynccontextmanager
+async def _database(server: str) -> AsyncIterator[str]:
     name = f"vr_bench_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(server)
     await admin.execute(f'CREATE DATABASE "{name}"')
@@ -39,10 +61,6 @@ async def fresh_database() -> AsyncIterator[str]:
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
-        if embedded is not None:
-            await embedded.astop()
-        if root is not None:
-            shutil.rmtree(root, ignore_errors=True)
 
 
 def server_label() -> str:

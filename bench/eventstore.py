@@ -5,9 +5,11 @@
 Prints events/s for: single-event appends with 1 and 4 writers, batched appends (100 per
 append), reading the whole log decoded into event models, and job-view catch-up from
 zero. Ceilings: one INSERT per event in its own implicit transaction; executemany of 100
-per transaction for the batched case. Each ceiling and its store figure are measured in
-short alternating rounds (the order flips each round), so a load change on a shared
-machine hits both alike; the ratio is of the summed times.
+per transaction for the batched case. References (not targets) show where the store's
+time goes: the same row inserted plainly into a copy of `events`, and the append
+statement alone on a held connection. Each ceiling, reference and store figure is
+measured in short rounds taken in turn (the order turns each round), so a load change on
+a shared machine hits them alike; ratios are of the summed times.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._db import fresh_database, server_label
+from bench._db import fresh_databases, server_label
 from service.db.database import Database
+from service.events.append import Batch, append_batch
 from service.events.base import NewEvent
 from service.events.job import job_stream
 from service.events.log_reader import Checkpoint, read_all
@@ -52,6 +55,13 @@ CREATE TABLE raw_events (
 )
 """
 RAW_INSERT = "INSERT INTO raw_events (stream_id, version, type, data) VALUES ($1, $2, $3, $4)"
+# References, not targets: where the store's time goes, measured in the same rounds.
+# The same row into a table shaped like events (columns, defaults, indexes), no checks.
+PLAIN_TABLE = "CREATE TABLE plain_events (LIKE events INCLUDING ALL)"
+PLAIN_INSERT = """
+INSERT INTO plain_events (stream_id, version, event_id, type, schema_version, data, metadata, hash)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING position, version, transaction_id
+"""
 
 
 def job_events(variations: int = 6) -> list[NewEvent]:
@@ -75,32 +85,37 @@ async def timed(label: str, events: int, work: Callable[[], Awaitable[None]]) ->
 Work = Callable[[int], Awaitable[None]]  # does the given number of events' work
 
 
-async def compare(label: str, ceiling: Work, ours: Work, events: int, rounds: int) -> float:
-    """Alternate short rounds of the ceiling and the store; print both rates and the ratio.
+async def compare(label: str, works: dict[str, Work], events: int, rounds: int) -> float:
+    """Alternate short rounds of each work (the ceiling first, the store last; the order
+    turns each round) and print their rates and ratios to the ceiling.
 
-    The ratio is of the summed times; the median and quartiles of the per-round ratios
+    Ratios are of summed times; the median and quartiles of the store's per-round ratios
     show how much the machine's load moved it.
     """
     chunk = events // rounds
-    spent = {"ceiling": 0.0, "store": 0.0}
+    names = list(works)
+    spent = dict.fromkeys(names, 0.0)
     per_round = []
     for n in range(rounds):
         took = {}
-        pair = [("ceiling", ceiling), ("store", ours)]
-        for name, work in pair if n % 2 == 0 else reversed(pair):
+        shift = n % len(names)
+        for name in names[shift:] + names[:shift]:
             start = time.perf_counter()
-            await work(chunk)
+            await works[name](chunk)
             took[name] = time.perf_counter() - start
             spent[name] += took[name]
-        per_round.append(took["ceiling"] / took["store"])
+        per_round.append(took[names[0]] / took[names[-1]])
     done = chunk * rounds
-    ratio = spent["ceiling"] / spent["store"]
-    q1, median, q3 = statistics.quantiles(per_round, n=4)
-    print(
-        f"  {label:<26} {done / spent['ceiling']:>10,.0f} {done / spent['store']:>10,.0f}"
-        f" {ratio:>7.2f}x   (rounds: median {median:.2f}, quartiles {q1:.2f}-{q3:.2f})"
-    )
-    return ratio
+    ceiling, store = names[0], names[-1]
+    print(f"  {label}")
+    for name in names:
+        ratio = spent[ceiling] / spent[name]
+        spread = ""
+        if name == store:
+            q1, median, q3 = statistics.quantiles(per_round, n=4)
+            spread = f"   (rounds: median {median:.2f}, quartiles {q1:.2f}-{q3:.2f})"
+        print(f"    {name:<46} {done / spent[name]:>9,.0f} /s {ratio:>6.2f}x{spread}")
+    return spent[ceiling] / spent[store]
 
 
 async def single_appends(store: EventStore, writers: int, per_writer: int) -> None:
@@ -124,6 +139,44 @@ async def raw_single(pool: asyncpg.Pool, writers: int, per_writer: int) -> None:
                 await conn.execute(RAW_INSERT, stream, version + 1, "ProcessingStarted", data)
 
     await asyncio.gather(*(writer() for _ in range(writers)))
+
+
+async def plain_single(pool: asyncpg.Pool, writers: int, per_writer: int) -> None:
+    data = job_events()[1].event.model_dump_json()
+
+    async def writer() -> None:
+        stream = f"plain-{uuid.uuid4()}"
+        async with pool.acquire() as conn:
+            for version in range(per_writer):
+                await conn.fetch(
+                    PLAIN_INSERT, stream, version + 1, uuid.uuid4(), "ProcessingStarted", 1,
+                    data, "{}", b"\0",
+                )  # fmt: skip
+
+    await asyncio.gather(*(writer() for _ in range(writers)))
+
+
+async def statement_single(pool: asyncpg.Pool, writers: int, per_writer: int) -> None:
+    """The append statement on a held connection, the event encoded beforehand."""
+    data = job_events()[1].event.model_dump_json()
+
+    async def writer() -> None:
+        stream = f"bench-{uuid.uuid4()}"
+        async with pool.acquire() as conn:
+            for version in range(per_writer):
+                batch = Batch([uuid.uuid4()], ["ProcessingStarted"], [1], [data], ["{}"])
+                await append_batch(conn, stream, batch, version)
+
+    await asyncio.gather(*(writer() for _ in range(writers)))
+
+
+async def statement_batched(pool: asyncpg.Pool, batches: int) -> None:
+    data = job_events()[1].event.model_dump_json()
+    async with pool.acquire() as conn:
+        for _ in range(batches):
+            ids = [uuid.uuid4() for _ in range(100)]
+            batch = Batch(ids, ["ProcessingStarted"] * 100, [1] * 100, [data] * 100, ["{}"] * 100)
+            await append_batch(conn, f"bench-{uuid.uuid4()}", batch, 0)
 
 
 async def batched_appends(store: EventStore, batches: int) -> None:
@@ -185,6 +238,82 @@ async def catch_up(database: Database) -> None:
     await task
 
 
+async def measure_appends(url: str, args: argparse.Namespace, results: dict[str, float]) -> None:
+    """Single and batched appends against their ceilings, in a database of their own."""
+    pool = await asyncpg.create_pool(url, min_size=5, max_size=5)
+    await pool.execute(RAW_TABLE)
+    await pool.execute(PLAIN_TABLE)
+    store = EventStore(pool)
+    version = await pool.fetchval("SHOW server_version")
+    print(f"Event store benchmark: {server_label()}, PostgreSQL {version}")
+    print(f"  load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    n, rounds = args.appends, args.rounds
+    for writers in (1, 4):
+        # warm up every path (prepared statements, caches), then measure
+        await raw_single(pool, writers, 50)
+        await plain_single(pool, writers, 50)
+        await statement_single(pool, writers, 50)
+        await single_appends(store, writers, 50)
+        results[f"single_{writers}"] = await compare(
+            f"single-event appends, {writers} writer{'s' if writers > 1 else ''}",
+            {
+                "ceiling: raw INSERT, own transaction": (
+                    lambda k, w=writers: raw_single(pool, w, k // w)
+                ),
+                "ref: plain INSERT into a copy of events": (
+                    lambda k, w=writers: plain_single(pool, w, k // w)
+                ),
+                "ref: append statement alone (pre-encoded)": (
+                    lambda k, w=writers: statement_single(pool, w, k // w)
+                ),
+                "store.append": lambda k, w=writers: single_appends(store, w, k // w),
+            },
+            n,
+            rounds,
+        )
+    await raw_batched(pool, 2)
+    await statement_batched(pool, 2)
+    await batched_appends(store, 2)
+    results["batched"] = await compare(
+        "batches of 100 events",
+        {
+            "ceiling: executemany 100 in a transaction": lambda k: raw_batched(pool, k // 100),
+            "ref: append statement alone (pre-encoded)": (
+                lambda k: statement_batched(pool, k // 100)
+            ),
+            "store.append": lambda k: batched_appends(store, k // 100),
+        },
+        max(n, 100 * rounds) * 2,
+        rounds,
+    )
+    await pool.close()
+
+
+async def measure_reading(url: str, args: argparse.Namespace, results: dict[str, float]) -> None:
+    """Read-all and job-view catch-up over job histories only, in a database of their own."""
+    pool = await asyncpg.create_pool(url, min_size=5, max_size=5)
+    database = Database(url=url, pool=pool, embedded=False)
+    store = EventStore(pool)
+    seeded_start = time.perf_counter()
+    seeded = await seed(store, args.events)
+    print(f"  seeded {seeded:,} job events in {time.perf_counter() - seeded_start:.1f} s")
+    total = await pool.fetchval("SELECT count(*) FROM events")
+
+    async def read_everything() -> None:
+        count = 0
+        async for _ in read_all(pool):
+            count += 1
+        assert count == total
+
+    results["read_all"] = await timed(f"read all {total:,} decoded", total, read_everything)
+    results["catch_up"] = await timed(
+        f"job_view catch-up from zero ({seeded:,} job events)",
+        seeded,
+        lambda: catch_up(database),
+    )
+    await pool.close()
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--appends", type=int, default=8000, help="single appends per measurement")
@@ -193,59 +322,12 @@ async def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=20, help="alternations per comparison")
     args = parser.parse_args()
-    load_before = os.getloadavg()
 
-    async with fresh_database() as url:
-        pool = await asyncpg.create_pool(url, min_size=5, max_size=5)
-        await pool.execute(RAW_TABLE)
-        database = Database(url=url, pool=pool, embedded=False)
-        store = EventStore(pool)
-        version = await pool.fetchval("SHOW server_version")
-        print(f"Event store benchmark: {server_label()}, PostgreSQL {version}")
-        print(f"  load average at start: {' '.join(f'{x:.2f}' for x in load_before)}")
-        print(f"  {'events/s':<26} {'ceiling':>10} {'store':>10} {'ratio':>8}")
-        n, rounds = args.appends, args.rounds
+    async with fresh_databases(2) as (appends_url, log_url):
+        load_before = os.getloadavg()
         results: dict[str, float] = {}
-        for writers in (1, 4):
-            # warm up both paths (prepared statements, caches), then measure
-            await raw_single(pool, writers, 50)
-            await single_appends(store, writers, 50)
-            results[f"single_{writers}"] = await compare(
-                f"single append, {writers} writer{'s' if writers > 1 else ''}",
-                lambda k, w=writers: raw_single(pool, w, k // w),
-                lambda k, w=writers: single_appends(store, w, k // w),
-                n,
-                rounds,
-            )
-        await raw_batched(pool, 2)
-        await batched_appends(store, 2)
-        results["batched"] = await compare(
-            "batch of 100",
-            lambda k: raw_batched(pool, k // 100),
-            lambda k: batched_appends(store, k // 100),
-            max(n, 100 * rounds) * 2,
-            rounds,
-        )
-
-        await pool.execute("TRUNCATE raw_events")
-        seeded_start = time.perf_counter()
-        seeded = await seed(store, args.events)
-        print(f"  seeded {seeded:,} job events in {time.perf_counter() - seeded_start:.1f} s")
-        total = await pool.fetchval("SELECT count(*) FROM events")
-
-        async def read_everything() -> None:
-            count = 0
-            async for _ in read_all(pool):
-                count += 1
-            assert count == total
-
-        results["read_all"] = await timed(f"read all {total:,} decoded", total, read_everything)
-        results["catch_up"] = await timed(
-            f"job_view catch-up from zero ({seeded:,} job events)",
-            seeded,
-            lambda: catch_up(database),
-        )
-        await pool.close()
+        await measure_appends(appends_url, args, results)
+        await measure_reading(log_url, args, results)
     load_after = os.getloadavg()
     print(f"  load average at end: {' '.join(f'{x:.2f}' for x in load_after)}")
     print("Against the targets:")

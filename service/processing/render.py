@@ -12,6 +12,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+from service.durable import sync_directory
 from service.errors import RenderFailed
 from service.processing.children import DIE_WITH_PARENT
 from service.processing.effects import Effects
@@ -138,16 +139,19 @@ async def _undo_seal(sealing: asyncio.Future[RenderedFile], partial: Path, targe
 
 
 def _seal(partial: Path, target: Path) -> RenderedFile:
-    """Checksum the finished partial file and rename it to `target`. Blocking: runs in a
-    thread, in one hop. The CRC is taken before the rename, so the target never exists
-    without it."""
+    """Checksum the finished partial file, force it to disk and rename it to `target`,
+    then force the rename to disk. Blocking: runs in a thread, in one hop. The CRC is
+    taken before the rename, so the target never exists without it, and the caller
+    records the output only once a power cut can no longer take it back."""
     try:
         crc, size = 0, 0
         with partial.open("rb") as f:
             while chunk := f.read(READ_CHUNK_BYTES):
                 crc = zlib.crc32(chunk, crc)
                 size += len(chunk)
+            os.fsync(f.fileno())
         os.replace(partial, target)
+        sync_directory(target.parent)
     except BaseException:
         _discard(partial)
         raise

@@ -6,10 +6,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import os
 import shutil
 import uuid
 from pathlib import Path
 
+from service.durable import sync_directory
 from service.errors import InsufficientStorage
 
 _NO_ROOM = (errno.ENOSPC, errno.EDQUOT)
@@ -49,11 +51,30 @@ class UploadFile:
         self._sha256.update(chunk)
         self.size += len(chunk)
 
-    def close(self) -> None:
-        """Runs in a thread."""
-        if self._file is not None:
+    def close(self, *, sync: bool = False) -> None:
+        """Close the file, first forcing it to disk when `sync`. Runs in a thread."""
+        if self._file is None:
+            return
+        try:
+            if sync:
+                os.fsync(self._file.fileno())
+        except OSError as exc:
+            if exc.errno in _NO_ROOM:
+                raise InsufficientStorage(
+                    f"no disk space left while storing {self.name!r}", file=self.name
+                ) from None
+            raise
+        finally:
             self._file.close()
             self._file = None
+
+
+def seal(uploads: list[UploadFile], job_dir: Path) -> None:
+    """Make the uploads durable before the log says they exist: each file forced to disk
+    and closed, then the folder, so their names survive a power cut too. Runs in a thread."""
+    for upload in uploads:
+        upload.close(sync=True)
+    sync_directory(job_dir)
 
 
 def free_bytes(directory: Path) -> int:

@@ -3,7 +3,9 @@
 Each file goes to `uploads/<job>/<file-id><ext>` in ~1 MiB chunks, written in a thread
 while the next chunk is read, so memory stays flat whatever the file size. The extension
 comes from the content; the user's file name is only ever data. Limits stop reading at
-once. On any failure the caller calls `discard`, which removes everything written.
+once. Before the caller records the job, every file and the folder are fsynced: the log
+must never name an upload a power cut could lose. On any failure the caller calls
+`discard`, which removes everything written.
 """
 
 from __future__ import annotations
@@ -93,6 +95,7 @@ class UploadIntake:
                 raise BadRequest(f"unexpected field {part.name!r}", field=part.name or None)
         if not self.files:
             raise BadRequest("at least one `videos` file part is required", field="videos")
+        await asyncio.to_thread(files.seal, self.files, self.job_dir)
         return Upload(variations or DEFAULT_VARIATIONS, tuple(self.files))
 
     async def _store(self, part: BodyPartReader, name: str) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from service.events.job import UploadReceived, job_stream
@@ -79,6 +81,33 @@ async def test_a_two_file_upload_is_stored_under_ids_and_recorded_once(
     # And an immediate GET sees the job
     shown = await client.get(f"/api/jobs/{job_id}", headers=alice_headers)
     assert shown.status == 200 and (await shown.json())["status"] == "received"
+
+
+async def test_stored_uploads_are_forced_to_disk_and_closed_before_the_job_is_recorded(
+    client: Any, alice_headers: dict[str, str], settings: Settings, tiny_clips: TinyClips,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    # Given a record of every file and folder fsynced
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    # When two clips are uploaded
+    body, headers = multipart(video("a.mp4", tiny_clips.mp4), video("b.mov", tiny_clips.mov))
+    response = await client.post("/api/jobs", data=body, headers={**alice_headers, **headers})
+    created = await response.json()
+    assert response.status == 202, created
+    # Then each file and then the job's folder were fsynced
+    job_dir = settings.uploads_dir / created["job_id"]
+    files = sorted(str(p.resolve()) for p in job_dir.iterdir())
+    assert sorted(synced[:2]) == files and synced[2] == str(job_dir.resolve())
+    # And no stored upload is still open in the server
+    open_now = {f.path for f in psutil.Process().open_files()}
+    assert not any(path in open_now for path in files)
 
 
 async def test_variations_default_to_five_and_may_come_first(

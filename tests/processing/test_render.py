@@ -4,6 +4,7 @@ zlib over its bytes), never by the renderer's own word."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import subprocess
 import time
@@ -129,6 +130,25 @@ def test_different_effects_give_different_bytes_and_the_same_effects_the_same_by
     assert a.crc32 != b.crc32
     assert a.path.read_bytes() != b.path.read_bytes()
     assert a.path.read_bytes() == a2.path.read_bytes()
+
+
+async def test_the_output_is_forced_to_disk_before_and_after_its_rename(
+    ffmpeg: str, tiny_clips: TinyClips, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a record of every file and folder fsynced
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    # When a variation is rendered
+    target = tmp_path / "var1.mp4"
+    await render_variation(ffmpeg, tiny_clips.mp4, target, EFFECTS)
+    # Then the complete partial file, then the folder holding its new name, were fsynced
+    assert synced == [str(target) + ".partial", str(tmp_path)]
 
 
 async def test_a_corrupt_source_fails_with_a_trimmed_reason_and_leaves_no_file(

@@ -33,7 +33,8 @@ class UploadFile:
         return self._sha256.hexdigest()
 
     def write(self, chunk: bytes | bytearray) -> None:
-        """Append `chunk` (unbuffered, so a full disk shows here). Runs in a thread."""
+        """Append `chunk` (unbuffered, so a full disk shows here). Runs in a thread, beside
+        `hash` of the same chunk: both release the GIL, so they take the time of one."""
         try:
             if self._file is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -48,8 +49,11 @@ class UploadFile:
                     f"no disk space left while storing {self.name!r}", file=self.name
                 ) from None
             raise
-        self._sha256.update(chunk)
         self.size += len(chunk)
+
+    def hash(self, chunk: bytes | bytearray) -> None:
+        """Feed `chunk` to the SHA-256, in upload order. Runs in a thread."""
+        self._sha256.update(chunk)
 
     def close(self, *, sync: bool = False) -> None:
         """Close the file, first forcing it to disk when `sync`. Runs in a thread."""

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aiohttp import BodyPartReader, ClientError, MultipartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -65,7 +65,7 @@ class UploadIntake:
         self.settings = settings
         self.job_dir = settings.uploads_dir / str(job_id)
         self.files: list[files.UploadFile] = []
-        self._pending: asyncio.Future[None] | None = None
+        self._pending: asyncio.Future[Any] | None = None
 
     def relative_path(self, upload: files.UploadFile) -> str:
         return upload.path.relative_to(self.settings.data_dir).as_posix()
@@ -118,14 +118,21 @@ class UploadIntake:
             await self._written()
             if not buffer:
                 return
-            self._pending = asyncio.ensure_future(asyncio.to_thread(upload.write, buffer))
+            self._pending = asyncio.gather(
+                asyncio.to_thread(upload.write, buffer), asyncio.to_thread(upload.hash, buffer)
+            )
             buffer = bytearray()  # the pending write owns the previous one
 
     async def _written(self) -> None:
-        """Wait for the previous chunk's write; it overlapped with reading this one."""
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            await pending
+        """Wait for the previous chunk's write; it overlapped with reading this one.
+
+        Shielded, and forgotten only once done: if the upload is cancelled meanwhile, the
+        threads still run, and `discard` must wait for them before it removes the folder
+        (a first write creates the folder, and could otherwise recreate it afterwards).
+        """
+        if self._pending is not None:
+            await asyncio.shield(self._pending)
+            self._pending = None
 
     async def discard(self) -> None:
         """Remove everything this upload wrote; finishes even if the caller is cancelled."""

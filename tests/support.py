@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import os
 from collections.abc import AsyncIterator, Callable
 from typing import Any
+
+import pytest
 
 from service.bootstrap import Component
 
@@ -35,3 +38,16 @@ async def running(component: Component) -> AsyncIterator[asyncio.Task[None]]:
     finally:
         component.stop()
         await asyncio.wait_for(task, 10)
+
+
+def record_fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """From now on, the path of every file or folder fsynced, in order (still fsynced)."""
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    return synced

@@ -8,14 +8,12 @@ taken below the in-flight horizon, so the set of events at or before it never ch
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 
 import asyncpg
 
 from service.events.base import RecordedEvent
-from service.events.codec import records_from_rows
+from service.events.codec import decode_pages
 from service.events.log_reader import PAGE_SIZE, Checkpoint
 
 _READ_PAGE = """
@@ -62,27 +60,18 @@ async def read_by_stream(
     fetched while this one is decoded, as `read_all` does, so the caller must not use
     `conn` between events; without it `conn` is idle whenever an event is handed over.
     """
-    rows = await _fetch(conn, ("", 0), upto, prefix, page_size)
-    while rows:
-        last = (rows[-1]["stream_id"], rows[-1]["version"])
-        full = len(rows) == page_size
-        following = None
-        if full and prefetch:
-            following = asyncio.ensure_future(_fetch(conn, last, upto, prefix, page_size))
-            await asyncio.sleep(0)  # the fetch sends its query before the decoding starts
-        try:
-            for event in records_from_rows(rows):
-                yield event
-        except BaseException:
-            if following is not None:
-                following.cancel()
-                with contextlib.suppress(BaseException):
-                    await following
-            raise
-        if following is not None:
-            rows = await following
-        else:
-            rows = await _fetch(conn, last, upto, prefix, page_size) if full else []
+
+    def after(rows: list[asyncpg.Record]) -> tuple[str, int]:
+        return rows[-1]["stream_id"], rows[-1]["version"]
+
+    first = await _fetch(conn, ("", 0), upto, prefix, page_size)
+    async for event in decode_pages(
+        first,
+        lambda rows: _fetch(conn, after(rows), upto, prefix, page_size),
+        page_size,
+        prefetch=prefetch,
+    ):
+        yield event
 
 
 async def count_upto(

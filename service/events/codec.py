@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 
 import asyncpg
 
@@ -51,7 +52,7 @@ def records_from_rows(rows: Sequence[asyncpg.Record]) -> list[RecordedEvent]:
         return []
     if tuple(rows[0].keys()) != COLUMNS:
         return [record_from_row(row) for row in rows]
-    with _collector_paused():
+    with collector_paused():
         return _decode_in_order(rows)
 
 
@@ -87,13 +88,13 @@ def _decode_in_order(rows: Sequence[asyncpg.Record]) -> list[RecordedEvent]:
 
 
 @contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Hold the cyclic garbage collector off while one page is decoded.
+def collector_paused() -> Iterator[None]:
+    """Hold the cyclic garbage collector off while a page is decoded (or a replay runs).
 
-    A page is thousands of new objects that all live until it has been handled, so the
-    collector would walk them over and over as they are built, finding nothing to free
-    (a fifth of the time of reading 200,000 events). Reference counting still frees
-    everything; the collector runs again after the page. If it was off, it stays off.
+    Both build thousands of objects that live until they have been handled, so the
+    collector would walk them over and over, finding nothing to free (a fifth of the time
+    of reading 200,000 events; a rebuild ~15 % slower). Reference counting still frees
+    everything; the collector runs again afterwards. If it was off, it stays off.
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -102,3 +103,36 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+async def decode_pages(
+    rows: list[asyncpg.Record],
+    fetch_after: Callable[[list[asyncpg.Record]], Awaitable[list[asyncpg.Record]]],
+    page_size: int,
+    *,
+    prefetch: bool = True,
+) -> AsyncIterator[RecordedEvent]:
+    """Decode `rows`, then every following page `fetch_after(last page)` returns, until a
+    page comes back short. With `prefetch` the next page's query is sent before this page
+    is decoded, so the database and the decoder work at the same time (the caller must
+    then leave the connection alone between events); two pages in memory at most.
+    """
+    while rows:
+        full = len(rows) == page_size
+        following = None
+        if full and prefetch:
+            following = asyncio.ensure_future(fetch_after(rows))
+            await asyncio.sleep(0)  # the fetch sends its query before the decoding starts
+        try:
+            for event in records_from_rows(rows):
+                yield event
+        except BaseException:
+            if following is not None:
+                following.cancel()
+                with contextlib.suppress(BaseException):
+                    await following
+            raise
+        if following is not None:
+            rows = await following
+        else:
+            rows = await fetch_after(rows) if full else []

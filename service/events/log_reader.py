@@ -9,8 +9,6 @@ before it later.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from functools import total_ordering
@@ -18,7 +16,7 @@ from functools import total_ordering
 import asyncpg
 
 from service.events.base import RecordedEvent
-from service.events.codec import records_from_rows
+from service.events.codec import decode_pages, records_from_rows
 
 PAGE_SIZE = 2000  # events per round trip: large enough to amortise it, small in memory
 
@@ -96,22 +94,11 @@ async def read_all(
     The next page's query is sent before this one is decoded, so the database and the
     decoder work at the same time.
     """
-    rows = await _fetch(conn, after, page_size, types)
-    while rows:
-        following = None
-        if len(rows) == page_size:
-            following = asyncio.ensure_future(_fetch(conn, _after(rows), page_size, types))
-            await asyncio.sleep(0)  # the fetch sends its query before the decoding starts
-        try:
-            for event in records_from_rows(rows):
-                yield event
-        except BaseException:
-            if following is not None:
-                following.cancel()
-                with contextlib.suppress(BaseException):
-                    await following
-            raise
-        rows = await following if following is not None else []
+    first = await _fetch(conn, after, page_size, types)
+    async for event in decode_pages(
+        first, lambda rows: _fetch(conn, _after(rows), page_size, types), page_size
+    ):
+        yield event
 
 
 async def events_behind(conn: asyncpg.Connection | asyncpg.Pool, checkpoint: Checkpoint) -> int:

@@ -9,6 +9,7 @@ import hashlib
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from service.durable import sync_directory
@@ -35,7 +36,7 @@ class UploadFile:
     def write(self, chunk: bytes | bytearray) -> None:
         """Append `chunk` (unbuffered, so a full disk shows here). Runs in a thread, beside
         `hash` of the same chunk: both release the GIL, so they take the time of one."""
-        try:
+        with self._full_disk_is_507():
             if self._file is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._file = open(self.path, "xb", buffering=0)  # noqa: SIM115 (closed by close)
@@ -43,12 +44,6 @@ class UploadFile:
             while view:
                 written = self._file.write(view)
                 view = view[written:]
-        except OSError as exc:
-            if exc.errno in _NO_ROOM:
-                raise InsufficientStorage(
-                    f"no disk space left while storing {self.name!r}", file=self.name
-                ) from None
-            raise
         self.size += len(chunk)
 
     def hash(self, chunk: bytes | bytearray) -> None:
@@ -61,16 +56,23 @@ class UploadFile:
             return
         try:
             if sync:
-                os.fsync(self._file.fileno())
+                with self._full_disk_is_507():
+                    os.fsync(self._file.fileno())
+        finally:
+            self._file.close()
+            self._file = None
+
+    @contextlib.contextmanager
+    def _full_disk_is_507(self) -> Iterator[None]:
+        """A full disk (or quota) while storing this file is the client's 507."""
+        try:
+            yield
         except OSError as exc:
             if exc.errno in _NO_ROOM:
                 raise InsufficientStorage(
                     f"no disk space left while storing {self.name!r}", file=self.name
                 ) from None
             raise
-        finally:
-            self._file.close()
-            self._file = None
 
 
 def seal(uploads: list[UploadFile], job_dir: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import subprocess
 import uuid
 from pathlib import Path
@@ -29,7 +28,7 @@ from tests.http.upload_support import (
     multipart,
     video,
 )
-from tests.support import eventually
+from tests.support import eventually, record_fsyncs
 
 
 async def test_a_two_file_upload_is_stored_under_ids_and_recorded_once(
@@ -88,14 +87,7 @@ async def test_stored_uploads_are_forced_to_disk_and_closed_before_the_job_is_re
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     # Given a record of every file and folder fsynced
-    synced: list[str] = []
-    real_fsync = os.fsync
-
-    def recording_fsync(fd: int) -> None:
-        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", recording_fsync)
+    synced = record_fsyncs(monkeypatch)
     # When two clips are uploaded
     body, headers = multipart(video("a.mp4", tiny_clips.mp4), video("b.mov", tiny_clips.mov))
     response = await client.post("/api/jobs", data=body, headers={**alice_headers, **headers})

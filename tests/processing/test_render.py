@@ -4,7 +4,6 @@ zlib over its bytes), never by the renderer's own word."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import subprocess
 import time
@@ -18,6 +17,7 @@ from service.errors import RenderFailed
 from service.processing.effects import Effects
 from service.processing.render import RenderedFile, ffmpeg_args, render_variation
 from tests.clips import TinyClips
+from tests.support import record_fsyncs
 
 EFFECTS = Effects(rotation_rad=-0.005, brightness=0.02, contrast=1.03, saturation=0.97)
 OTHER_EFFECTS = Effects(rotation_rad=0.008, brightness=-0.03, contrast=0.96, saturation=1.04)
@@ -136,14 +136,7 @@ async def test_the_output_is_forced_to_disk_before_and_after_its_rename(
     ffmpeg: str, tiny_clips: TinyClips, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a record of every file and folder fsynced
-    synced: list[str] = []
-    real_fsync = os.fsync
-
-    def recording_fsync(fd: int) -> None:
-        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", recording_fsync)
+    synced = record_fsyncs(monkeypatch)
     # When a variation is rendered
     target = tmp_path / "var1.mp4"
     await render_variation(ffmpeg, tiny_clips.mp4, target, EFFECTS)

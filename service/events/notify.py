@@ -63,7 +63,7 @@ class ChangeNotifier:
         self._owed = False
         try:
             await self._pool.execute(f"NOTIFY {CHANNEL}")
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except Exception as exc:  # asyncpg reports a connection gone in several ways
             # Subscribers also poll, so a lost signal only costs latency.
             log.warning("notify failed: %s", exc, extra={"action": "events.notify_failed"})
             if not self._stopping:

@@ -45,6 +45,7 @@ _CONNECTION_ERRORS = (
     OSError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
     asyncpg.AdminShutdownError,
 )
 
@@ -128,17 +129,27 @@ class Worker:
                 continue
             leases = JobLeases(conn)
             conn.add_termination_listener(lambda _conn: self._wake.set())
+            stopped_cleanly = False
             try:
                 await listen(conn, self._wake)
                 await self._serve(leases, runner)
+                stopped_cleanly = leases.alive
             except _CONNECTION_ERRORS as exc:
                 log.warning(
                     "worker lost its connection: %s",
                     exc,
                     extra={"action": "worker.connection_lost"},
                 )
+            except Exception:
+                # asyncpg may report a connection the server ended as a protocol error.
+                log.exception(
+                    "worker's lease connection failed; reconnecting",
+                    extra={"action": "worker.connection_failed"},
+                )
             finally:
-                await self._drain(cancel=not leases.alive)
+                # Leaving this connection gives up its leases: unless this is a clean
+                # stop, the jobs in hand must stop now, as another worker may reclaim them.
+                await self._drain(cancel=not stopped_cleanly)
                 with contextlib.suppress(Exception):
                     await asyncio.shield(conn.close(timeout=2))
             if not self._stopping.is_set():

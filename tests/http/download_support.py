@@ -9,6 +9,7 @@ import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from service.bootstrap import Services
 from service.events.base import NewEvent
@@ -23,6 +24,7 @@ from service.events.job import (
     job_stream,
 )
 from service.events.store import NO_STREAM
+from service.http.keys import SERVICES
 
 EFFECTS = EffectParameters(rotation_rad=0.002, brightness=0.01, contrast=1.01, saturation=0.99)
 
@@ -132,3 +134,11 @@ def zeros_crc32(size: int) -> int:
     for start in range(0, size, len(block)):
         crc = zlib.crc32(block[: min(len(block), size - start)], crc)
     return crc
+
+
+def services_of(client: Any) -> Any:
+    return client.app[SERVICES]
+
+
+async def fetch(client: Any, job_id: object, headers: dict[str, str], **extra: str) -> Any:
+    return await client.get(f"/api/jobs/{job_id}/download", headers={**headers, **extra})

@@ -165,7 +165,7 @@ class ProcessingError(VideoRefresherError):
 
     def __init__(self, file: Path | str, detail: str, message: str | None = None) -> None:
         self.file, self.detail = Path(file), detail
-        summary = message or (type(self).__doc__ or "").strip()
+        self.summary = summary = message or (type(self).__doc__ or "").strip()
         # The disk name is a file id, never the uploader's name, so it is safe to show.
         super().__init__(
             f"{self.file.name}: {summary}" + (f"\n{detail}" if detail else ""),

@@ -196,8 +196,7 @@ def _by_file(variations: list[Variation]) -> Iterator[tuple[uuid.UUID, list[Vari
 
 def _describe(exc: ProcessingError) -> str:
     """What the user sees for a failed file: the reason, then ffmpeg's last lines."""
-    summary = exc.message.split("\n", 1)[0].split(": ", 1)[-1]
-    return f"{summary}\n{exc.detail}" if exc.detail else summary
+    return f"{exc.summary}\n{exc.detail}" if exc.detail else exc.summary
 
 
 def remove_unrecorded_outputs(data_dir: Path, job_id: uuid.UUID, recorded: set[str]) -> list[str]:

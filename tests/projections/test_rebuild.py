@@ -15,7 +15,6 @@ import pytest
 from service.audit.compare import compare_job_view
 from service.bootstrap import Services
 from service.errors import RebuildFailed, RebuildInProgress, UnknownProjection
-from service.events.base import RecordedEvent
 from service.projections import checkpoints, job_view
 from service.projections.rebuild import JobViewRebuild, exclusive_rebuild, rebuild
 from service.projections.runner import SubscriptionRunner
@@ -26,6 +25,7 @@ from tests.audit.support import (
     log_visible,
     logged_job,
 )
+from tests.projections.support import CountingProjection, shadow_caught_up
 from tests.support import eventually, running
 
 _INDEXES = "SELECT indexname FROM pg_indexes WHERE tablename = 'job_view' ORDER BY indexname"
@@ -162,10 +162,7 @@ async def test_the_swap_applies_what_the_live_view_has_and_the_shadow_lacks(
             pool.acquire() as writer,
         ):
             # Given a shadow caught up with the log
-            rebuilding = JobViewRebuild(reader, writer)
-            await rebuilding.prepare()
-            await rebuilding.replay()
-            await rebuilding.catch_up()
+            rebuilding = await shadow_caught_up(reader, writer)
             shadow_at = rebuilding.checkpoint
             # And a job the live runner applies after that
             later = await logged_job(services)
@@ -179,16 +176,6 @@ async def test_the_swap_applies_what_the_live_view_has_and_the_shadow_lacks(
         assert report.events == 20
         assert (await services.jobs.get(later.job_id)) is not None
     await assert_view_is_a_fresh_replay(pool)
-
-
-class Counting(job_view.JobViewProjection):
-    def __init__(self) -> None:
-        super().__init__()
-        self.applied: list[int] = []
-
-    async def handle(self, conn: asyncpg.Connection, events: Sequence[RecordedEvent]) -> None:
-        await super().handle(conn, events)
-        self.applied.extend(e.position for e in events)
 
 
 async def test_a_shadow_ahead_of_the_runner_moves_its_checkpoint_and_nothing_is_applied_twice(
@@ -209,7 +196,7 @@ async def test_a_shadow_ahead_of_the_runner_moves_its_checkpoint_and_nothing_is_
     assert behind < report.checkpoint == await checkpoints.peek(pool, job_view.NAME)
     assert report.checkpoint.position == later.appended[-1].last_position
     # And a runner started afterwards applies only what comes next, once
-    counting = Counting()
+    counting = CountingProjection()
     restarted = SubscriptionRunner(job_view.NAME, counting, services.database, poll_interval_s=0.02)
     async with running(restarted):
         await eventually(lambda: restarted.active)
@@ -241,10 +228,7 @@ async def test_a_live_table_changed_during_the_rebuild_is_left_as_it_is(
         exclusive_rebuild(services.database, job_view.NAME) as reader,
         pool.acquire() as writer,
     ):
-        rebuilding = JobViewRebuild(reader, writer)
-        await rebuilding.prepare()
-        await rebuilding.replay()
-        await rebuilding.catch_up()
+        rebuilding = await shadow_caught_up(reader, writer)
         # Given a migration that adds a column while the shadow is being built
         await pool.execute("ALTER TABLE job_view ADD COLUMN note text")
         # When the rebuild tries to swap, it refuses and changes nothing

@@ -16,6 +16,7 @@ from service.events.store import ANY, NO_STREAM
 from service.projections import checkpoints, job_view
 from service.projections.runner import SubscriptionRunner
 from tests.builders import new, processing_started, upload_received
+from tests.projections.support import CountingProjection
 from tests.support import eventually, running
 
 
@@ -35,16 +36,6 @@ class CrashAfterApplying:
     async def handle(self, conn: asyncpg.Connection, events: Sequence[RecordedEvent]) -> None:
         await job_view.JobViewProjection().handle(conn, events)
         raise RuntimeError("crash before commit")
-
-
-class CountingProjection(job_view.JobViewProjection):
-    def __init__(self) -> None:
-        super().__init__()
-        self.applied: list[int] = []
-
-    async def handle(self, conn: asyncpg.Connection, events: Sequence[RecordedEvent]) -> None:
-        await super().handle(conn, events)
-        self.applied.extend(e.position for e in events)
 
 
 async def append_jobs(services: Services, count: int) -> list[int]:

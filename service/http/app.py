@@ -8,7 +8,7 @@ from aiohttp import web
 
 from service.bootstrap import running_services
 from service.clock import Clock
-from service.http import auth_routes, cancel, download, health, jobs
+from service.http import auth_routes, cancel, download, health, jobs, live
 from service.http.errors import error_middleware
 from service.http.keys import SERVICES
 from service.settings import Settings
@@ -19,6 +19,7 @@ ROUTE_TABLES: list[web.RouteTableDef] = [
     jobs.routes,
     download.routes,
     cancel.routes,  # issue 10
+    live.routes,  # issue 10
 ]
 
 
@@ -37,6 +38,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app = web.Application(middlewares=[error_middleware])
     app.cleanup_ctx.append(_services_ctx(settings, clock))
     app.cleanup_ctx.append(auth_routes.accounts_ctx)
+    app.cleanup_ctx.append(live.live_ctx)  # issue 10: the shared reader of live streams
+    app.on_shutdown.append(live.close_streams)
     for table in ROUTE_TABLES:
         app.add_routes(table)
     return app

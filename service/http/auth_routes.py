@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from service.accounts import login, tokens
 from service.accounts.first_admin import ensure_first_admin
 from service.accounts.rate_limit import LoginLimiter
+from service.contract import declare, respond
+from service.contract.types import Timestamp
 from service.errors import BadRequest
 from service.http.auth import bearer_token, require_user
 from service.http.keys import LOGIN_LIMITER, SERVICES
@@ -28,6 +30,13 @@ class LoginRequest(BaseModel):
 
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=MAX_PASSWORD_CHARS)
+
+
+class LoginAnswer(BaseModel):
+    """A bearer token for `Authorization: Bearer …`, shown only this once."""
+
+    token: str
+    expires_at: Timestamp
 
 
 async def parse_json(request: web.Request, model: type[BaseModel]) -> Any:
@@ -47,6 +56,15 @@ async def parse_json(request: web.Request, model: type[BaseModel]) -> Any:
 
 
 @routes.post("/api/auth/login")
+@declare(
+    summary="Log in: a bearer token for a username and password",
+    tags=["auth"],
+    auth="none",
+    body=LoginRequest,
+    responses={200: LoginAnswer},
+    errors={401: "Unknown username or wrong password.", 429: "Too many failed logins."},
+    response_headers={429: {"Retry-After": "Seconds until a new attempt is counted."}},
+)
 async def log_in(request: web.Request) -> web.Response:
     body: LoginRequest = await parse_json(request, LoginRequest)
     services = request.app[SERVICES]
@@ -59,10 +77,11 @@ async def log_in(request: web.Request) -> web.Response:
         now=services.clock.now(),
         token_ttl_s=services.settings.token_ttl_s,
     )
-    return web.json_response({"token": token, "expires_at": expires_at.isoformat()})
+    return respond(LoginAnswer(token=token, expires_at=expires_at))
 
 
 @routes.post("/api/auth/logout")
+@declare(summary="Log out: revoke this bearer token", tags=["auth"], responses={204: None})
 async def log_out(request: web.Request) -> web.Response:
     await require_user(request)
     services = request.app[SERVICES]

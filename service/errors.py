@@ -275,6 +275,16 @@ class EmptyPassword(VideoRefresherError):
     code = "empty_password"
 
 
+# --- the web page's session (issue 12) ------------------------------------------------
+
+
+class CrossOriginRequest(VideoRefresherError):
+    """A request authenticated by the session cookie must come from this service's own page."""
+
+    status = 403
+    code = "cross_origin"
+
+
 # --- upload intake ---------------------------------------------------------------------
 
 

@@ -27,6 +27,13 @@ SECURITY_SCHEMES: dict[str, Any] = {
         "scheme": "bearer",
         "description": "A token from `POST /api/auth/login`.",
     },
+    "session": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "vr_session",
+        "description": "The page's HttpOnly session cookie (`POST /api/auth/login` with "
+        "`cookie: true`); a write that relies on it must send this service's `Origin`.",
+    },
     "link": {
         "type": "apiKey",
         "in": "query",
@@ -35,8 +42,8 @@ SECURITY_SCHEMES: dict[str, Any] = {
     },
 }
 SECURITY: dict[str, list[dict[str, list[str]]]] = {
-    "bearer": [{"bearer": []}],
-    "bearer_or_link": [{"bearer": []}, {"link": []}],
+    "bearer": [{"bearer": []}, {"session": []}],
+    "bearer_or_link": [{"bearer": []}, {"session": []}, {"link": []}],
     "none": [],
 }
 _METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}

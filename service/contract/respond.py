@@ -7,4 +7,8 @@ from pydantic import BaseModel
 
 
 def respond(model: BaseModel, *, status: int = 200) -> web.Response:
-    return web.json_response(text=model.model_dump_json(), status=status)
+    """`model` as JSON. Fields the handler did not set are left out: only fields with a
+    default can be unset, and those are optional in the published schema."""
+    return web.json_response(
+        text=model.model_dump_json(by_alias=True, exclude_unset=True), status=status
+    )

@@ -1,5 +1,9 @@
-"""`POST /api/auth/login` and `POST /api/auth/logout`; the login limiter and first admin
-live in the app's cleanup context."""
+"""`POST /api/auth/login`, `POST /api/auth/logout` and `GET /api/me`; the login limiter and
+first admin live in the app's cleanup context.
+
+`{"cookie": true}` at login puts the token in the page's session cookie instead of the
+body, so script on the page never holds it (service/http/session_cookie.py).
+"""
 
 from __future__ import annotations
 
@@ -16,9 +20,16 @@ from service.accounts.rate_limit import LoginLimiter
 from service.contract import declare, respond
 from service.contract.types import Timestamp
 from service.errors import BadRequest
-from service.http.auth import bearer_token, require_user
+from service.http.auth import bearer_token, request_token, require_user
 from service.http.keys import LOGIN_LIMITER, SERVICES
+from service.http.session_cookie import (
+    check_same_origin,
+    clear_session_cookie,
+    session_token,
+    set_session_cookie,
+)
 from service.settings import Role
+from service.uploads.intake import DEFAULT_VARIATIONS, MAX_VARIATIONS
 
 routes = web.RouteTableDef()
 
@@ -30,13 +41,35 @@ class LoginRequest(BaseModel):
 
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=MAX_PASSWORD_CHARS)
+    cookie: bool = Field(default=False, description="Set the session cookie; no token in the body.")
 
 
 class LoginAnswer(BaseModel):
-    """A bearer token for `Authorization: Bearer …`, shown only this once."""
+    """A bearer token for `Authorization: Bearer …`, shown only this once (with `cookie`:
+    no token here, it is in the HttpOnly session cookie)."""
 
-    token: str
+    token: str | None = Field(default=None, description="Absent when `cookie` was true.")
     expires_at: Timestamp
+
+
+class Variations(BaseModel):
+    min: int
+    max: int
+    default: int
+
+
+class Limits(BaseModel):
+    max_upload_bytes: int
+    max_files_per_job: int
+    variations: Variations
+
+
+class Me(BaseModel):
+    """The caller and the limits a new job must keep."""
+
+    username: str
+    is_admin: bool
+    limits: Limits
 
 
 async def parse_json(request: web.Request, model: type[BaseModel]) -> Any:
@@ -57,16 +90,25 @@ async def parse_json(request: web.Request, model: type[BaseModel]) -> Any:
 
 @routes.post("/api/auth/login")
 @declare(
-    summary="Log in: a bearer token for a username and password",
+    summary="Log in: a bearer token (or the session cookie) for a username and password",
     tags=["auth"],
     auth="none",
     body=LoginRequest,
     responses={200: LoginAnswer},
-    errors={401: "Unknown username or wrong password.", 429: "Too many failed logins."},
-    response_headers={429: {"Retry-After": "Seconds until a new attempt is counted."}},
+    errors={
+        401: "Unknown username or wrong password.",
+        403: "`cookie` asked from another site (Origin).",
+        429: "Too many failed logins.",
+    },
+    response_headers={
+        200: {"Set-Cookie": "With `cookie`: the HttpOnly session cookie."},
+        429: {"Retry-After": "Seconds until a new attempt is counted."},
+    },
 )
 async def log_in(request: web.Request) -> web.Response:
     body: LoginRequest = await parse_json(request, LoginRequest)
+    if body.cookie:
+        check_same_origin(request)  # no other site's page may sign a browser in
     services = request.app[SERVICES]
     token, expires_at = await login.log_in(
         services.database.pool,
@@ -77,18 +119,45 @@ async def log_in(request: web.Request) -> web.Response:
         now=services.clock.now(),
         token_ttl_s=services.settings.token_ttl_s,
     )
-    return respond(LoginAnswer(token=token, expires_at=expires_at))
+    if not body.cookie:
+        return respond(LoginAnswer(token=token, expires_at=expires_at))
+    response = respond(LoginAnswer(expires_at=expires_at))
+    set_session_cookie(request, response, token, services.settings.token_ttl_s)
+    return response
 
 
 @routes.post("/api/auth/logout")
-@declare(summary="Log out: revoke this bearer token", tags=["auth"], responses={204: None})
+@declare(
+    summary="Log out: revoke this token (and clear the session cookie)",
+    tags=["auth"],
+    responses={204: None},
+)
 async def log_out(request: web.Request) -> web.Response:
     await require_user(request)
     services = request.app[SERVICES]
-    token = bearer_token(request)
+    token = request_token(request)
     assert token is not None
     await tokens.revoke(services.database.pool, token, now=services.clock.now())
-    return web.Response(status=204)
+    response = web.Response(status=204)
+    if bearer_token(request) is None and session_token(request) is not None:
+        clear_session_cookie(request, response)
+    return response
+
+
+@routes.get("/api/me")
+@declare(
+    summary="Who is calling, and the limits a new job must keep", tags=["auth"], responses={200: Me}
+)
+async def who_am_i(request: web.Request) -> web.Response:
+    """The caller and the limits a new job must keep, so a page can check files up front."""
+    principal = await require_user(request)
+    settings = request.app[SERVICES].settings
+    limits = Limits(
+        max_upload_bytes=settings.max_upload_bytes,
+        max_files_per_job=settings.max_files_per_job,
+        variations=Variations(min=1, max=MAX_VARIATIONS, default=DEFAULT_VARIATIONS),
+    )
+    return respond(Me(username=principal.username, is_admin=principal.is_admin, limits=limits))
 
 
 async def accounts_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -12,6 +12,9 @@ class ErrorDetail(BaseModel):
     message: str = Field(description="What went wrong, for a human.")
     field: str | None = Field(default=None, description="The request field at fault, if any.")
     file: str | None = Field(default=None, description="The uploaded file at fault, if any.")
+    job_status: str | None = Field(
+        default=None, description="The job's status, when it is why the request was refused."
+    )
 
 
 class ErrorBody(BaseModel):

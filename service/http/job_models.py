@@ -28,6 +28,7 @@ class JobLinks(BaseModel):
     self_: str = Field(alias="self")
     download: str
     events: str
+    cancel: str
 
 
 class Progress(BaseModel):
@@ -109,6 +110,7 @@ class JobDetail(BaseModel):
     outputs: list[OutputDetail]
     failures: list[Failure]
     finish_reason: str | None
+    cancel_requested_at: Timestamp | None
     uploads_purged: bool
     expired_at: Timestamp | None
 

@@ -22,7 +22,12 @@ from service.projections.job_state import JobState
 
 def links(job_id: uuid.UUID) -> dict[str, str]:
     base = f"/api/jobs/{job_id}"
-    return {"self": base, "download": f"{base}/download", "events": f"{base}/events"}
+    return {
+        "self": base,
+        "download": f"{base}/download",
+        "events": f"{base}/events",
+        "cancel": f"{base}/cancel",
+    }
 
 
 def _json(model: m.BaseModel) -> dict[str, Any]:
@@ -99,6 +104,7 @@ def detail(job: JobState) -> dict[str, Any]:
             ],
             failures=[m.Failure(file_id=e.file_id, message=e.message) for e in job.errors],
             finish_reason=job.finish_reason,
+            cancel_requested_at=job.cancel_requested_at,
             uploads_purged=job.uploads_purged,
             expired_at=job.expired_at,
         )

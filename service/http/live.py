@@ -18,11 +18,14 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp_sse import EventSourceResponse
+from pydantic import BaseModel, Field
 
+from service.contract import Raw, declare
 from service.events.job import job_id_of, job_stream
 from service.events.log_reader import Checkpoint
 from service.http import job_presenter
 from service.http.auth import require_user
+from service.http.job_models import JobPath
 from service.http.jobs import visible_job
 from service.http.keys import SERVICES
 from service.live.audience import Audience
@@ -44,6 +47,36 @@ LAST_EVENT_ID = "Last-Event-ID"
 SEND_BUFFER_BYTES = 64 * 1024
 
 Snapshot = Callable[[], Awaitable[tuple[str, Checkpoint]]]
+
+
+class ResumeQuery(BaseModel):
+    after: str | None = Field(
+        default=None,
+        pattern="^[0-9]+$",
+        description="Resume strictly after this log position (an `id:` this service sent).",
+    )
+
+
+class ResumeHeaders(BaseModel):
+    last_event_id: str | None = Field(
+        default=None,
+        alias="Last-Event-ID",
+        pattern="^[0-9]+$",
+        description="As EventSource sends it on reconnect; wins over `after`.",
+    )
+
+
+STREAM = Raw(
+    "text/event-stream",
+    "Server-Sent Events: `snapshot` (unless resuming), then `<event type>` messages with "
+    "`id:` = log position and data = the `/events` record, `progress` messages without "
+    "an id, and `: ping` heartbeats.",
+    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+)
+LIVE_ERRORS = {
+    400: "`Last-Event-ID` / `after` is not a log position this service sent.",
+    503: "Live streams are not available yet.",
+}
 
 
 async def live_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -73,6 +106,18 @@ async def close_streams(app: web.Application) -> None:
 
 
 @routes.get("/api/jobs/{job_id}/live")
+@declare(
+    summary="Watch one job live (Server-Sent Events), resumable",
+    tags=["live"],
+    path=JobPath,
+    query=ResumeQuery,
+    headers=ResumeHeaders,
+    responses={
+        200: STREAM,
+        204: None,  # resumed at the end of an expired job: nothing more will come
+    },
+    errors=LIVE_ERRORS,
+)
 async def job_live(request: web.Request) -> web.StreamResponse:
     principal = await require_user(request)
     job = await visible_job(request, principal)
@@ -97,6 +142,14 @@ async def job_live(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/api/live")
+@declare(
+    summary="Watch every job you may see live (Server-Sent Events), resumable",
+    tags=["live"],
+    query=ResumeQuery,
+    headers=ResumeHeaders,
+    responses={200: STREAM},
+    errors=LIVE_ERRORS,
+)
 async def all_live(request: web.Request) -> web.StreamResponse:
     principal = await require_user(request)
     services = request.app[SERVICES]

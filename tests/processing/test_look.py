@@ -99,9 +99,7 @@ def test_an_edge_turns_about_the_centre_by_the_angle_like_todays_render(
     # Given a vertical edge, rotated by a large angle so the movement is easy to measure
     effects = Effects(rotation_rad=angle, brightness=0, contrast=1, saturation=1)
     now = first_frame_luma(ffmpeg, render_now(ffmpeg, edge_clip, tmp_path / "n.mp4", effects))
-    today = first_frame_luma(
-        ffmpeg, render_today(ffmpeg, edge_clip, tmp_path / "t.mp4", effects)
-    )
+    today = first_frame_luma(ffmpeg, render_today(ffmpeg, edge_clip, tmp_path / "t.mp4", effects))
     # Then, 100 rows above and below the centre row, the edge has moved sideways by
     # tan(angle) per row, in rotate's sense, as today's does, and the centre stays put
     top, middle, bottom = (HEIGHT - 1) / 2 - 100, (HEIGHT - 1) / 2, (HEIGHT - 1) / 2 + 100

@@ -115,9 +115,8 @@ def run_together(commands: list[list[str]]) -> tuple[float, float]:
 
 
 def bench_size(
-    ffmpeg: str, clip: Path, seconds: int, rounds: int, work: Path
+    ffmpeg: str, clip: Path, seconds: int, rounds: int, work: Path, concurrency: int
 ) -> dict[str, Figures]:
-    concurrency = default_concurrency(os.cpu_count())
     threads = ffmpeg_threads(None, concurrency)
     pipelines = {
         "a": lambda src, out, e: [today_argv(ffmpeg, src, out, e)],
@@ -188,13 +187,16 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clips", type=Path, help="folder to keep the clips in between runs")
+    parser.add_argument(
+        "--concurrency", type=int, help="renders at once in (b); default: the worker's default"
+    )
     args = parser.parse_args(argv)
 
     ffmpeg = locate_ffmpeg(None)
     work = Path(tempfile.mkdtemp(prefix="vr-bench-pipelines-"))
     clips_dir = args.clips or work
     clips_dir.mkdir(parents=True, exist_ok=True)
-    concurrency = default_concurrency(os.cpu_count())
+    concurrency = args.concurrency or default_concurrency(os.cpu_count())
     print(f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; (b) runs {concurrency} "
           f"render(s) at once with {ffmpeg_threads(None, concurrency)} thread(s) each")  # fmt: skip
     results = {}
@@ -202,7 +204,7 @@ def main(argv: list[str]) -> None:
         for size in args.sizes.split(","):
             clip = make_clip(ffmpeg, clips_dir, size, args.seconds)
             print(f"{size}, {args.seconds} s: {clip.stat().st_size / 2**20:.1f} MiB source")
-            figures = bench_size(ffmpeg, clip, args.seconds, args.rounds, work)
+            figures = bench_size(ffmpeg, clip, args.seconds, args.rounds, work, concurrency)
             results[size] = report(size, figures)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -194,7 +194,7 @@ async def test_a_reclaimed_job_renders_only_what_is_missing_and_removes_leftover
 
     # Then it claimed attempt 2, kept variation 1, rendered 2 and 3 once each
     assert job.status == "completed" and job.attempt == 2
-    assert [(o.variation_index, o.path.rsplit("/", 1)[1]) for o in job.outputs] == [
+    assert [(o.variation_index, o.key.rsplit("/", 1)[1]) for o in job.outputs] == [
         (1, "v01-a1.mp4"),
         (2, "v02-a2.mp4"),
         (3, "v03-a2.mp4"),

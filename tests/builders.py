@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from service.events.base import EventMetadata, NewEvent
 from service.events.job import (
+    CancellationRequested,
     EffectParameters,
     Expired,
     ExpiryReason,
@@ -94,9 +95,7 @@ def uploads_purged(received: UploadReceived) -> UploadsPurged:
     """Every upload of the job deleted, with the sizes recorded at intake."""
     return UploadsPurged(
         job_id=received.job_id,
-        files=tuple(
-            PurgedFile(file_id=f.file_id, key=f.key, bytes=f.size) for f in received.files
-        ),
+        files=tuple(PurgedFile(file_id=f.file_id, key=f.key, bytes=f.size) for f in received.files),
         bytes_freed=sum(f.size for f in received.files),
         purged_at=T0,
     )
@@ -104,3 +103,7 @@ def uploads_purged(received: UploadReceived) -> UploadsPurged:
 
 def outputs_deleted(job_id: uuid.UUID, files: int, bytes_freed: int) -> OutputsDeleted:
     return OutputsDeleted(job_id=job_id, files=files, bytes_freed=bytes_freed, deleted_at=T0)
+
+
+def cancellation_requested(job_id: uuid.UUID, by: str = "test") -> CancellationRequested:
+    return CancellationRequested(job_id=job_id, requested_by=by, requested_at=T0)

@@ -47,9 +47,7 @@ async def verified_plan(plan: ArchivePlan, storage: ObjectStorage, job: object) 
 
     checked = {e.key: e for e in await asyncio.gather(*(check(e) for e in remote))}
     segments = tuple(
-        Body(s.offset, checked[s.entry.key])
-        if isinstance(s, Body) and s.entry.path is None
-        else s
+        Body(s.offset, checked[s.entry.key]) if isinstance(s, Body) and s.entry.path is None else s
         for s in plan.segments
     )
     return dataclasses.replace(plan, segments=segments)

@@ -11,6 +11,11 @@ lease, rather than fail the job.
 Every append expects the version this attempt last wrote, so the attempt is fenced: if
 another worker reclaimed the job (this one lost its lease without noticing), the next
 append fails and this attempt stops, removing the file it could not record.
+
+A cancel (`CancellationRequested`, which the worker watches for) sets the attempt's
+`cancel` event: the render in flight is killed, nothing more is rendered, and the attempt
+ends with `ProcessingFinished(cancelled)`. A cancel that lands between two of our appends
+is the one other writer we accept: we adopt its version, so exactly one finish is written.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from service.errors import (
 )
 from service.events.base import Event, EventMetadata, NewEvent
 from service.events.job import (
+    CancellationRequested,
     EffectParameters,
     FileError,
     Outcome,
@@ -46,7 +52,7 @@ from service.events.store import EventStore
 from service.processing.claim import Claim
 from service.processing.plan import Variation, still_to_render
 from service.processing.probe import probe_duration
-from service.processing.render import RenderedFile, render_variation
+from service.processing.render import RenderCancelled, RenderedFile, render_variation
 from service.processing.scratch import Scratch, remove_tree
 from service.processing.storage_retry import retrying
 from service.projections.job_state import FileState, OutputState
@@ -60,6 +66,7 @@ RENDER_TIMEOUT_PER_VIDEO_S = 30.0
 """A render may take 120 s plus 30 s per second of video before it counts as stuck:
 `veryfast` H.264 runs near real time even on a small machine, so this only stops hangs."""
 MAX_ERROR_CHARS = 4000  # FileError.message's limit
+CANCELLED_REASON = "cancelled on request"
 
 
 class AttemptFenced(Exception):
@@ -87,15 +94,18 @@ class JobRunner:
         self._settings = settings
         self._clock = clock
 
-    async def run(self, claim: Claim) -> Outcome:
+    async def run(self, claim: Claim, cancel: asyncio.Event | None = None) -> Outcome:
         folder = self._settings.scratch.job_folder(claim.job.job_id)
         try:
-            return await self._run(claim, folder)
+            return await self._run(claim, folder, cancel)
         finally:
             await asyncio.shield(asyncio.ensure_future(asyncio.to_thread(remove_tree, folder)))
 
-    async def _run(self, claim: Claim, folder: Path) -> Outcome:
+    async def _run(self, claim: Claim, folder: Path, cancel: asyncio.Event | None) -> Outcome:
         job = claim.job
+        cancel = cancel if cancel is not None else asyncio.Event()
+        if job.status == "cancelling":
+            cancel.set()  # asked for while no worker held it: render nothing more
         leftovers = await retrying(
             lambda: remove_unrecorded_outputs(self._storage, job.job_id, job.outputs),
             "remove unrecorded outputs",
@@ -107,18 +117,15 @@ class JobRunner:
                 len(leftovers),
                 extra={"action": "worker.leftovers_removed"},
             )
-        attempt = _Attempt(self._store, claim, self._settings.worker)
+        attempt = _Attempt(self._store, claim, self._settings.worker, cancel)
         errors: list[FileError] = []
         for file_id, variations in _by_file(still_to_render(job)):
+            if cancel.is_set():
+                break
             error = await self._render_file(attempt, variations, folder)
             if error is not None:
                 errors.append(FileError(file_id=file_id, message=error[:MAX_ERROR_CHARS]))
-        outcome: Outcome = "completed" if not errors else "partial" if attempt.outputs else "failed"
-        await attempt.append(
-            ProcessingFinished(
-                job_id=job.job_id, outcome=outcome, errors=tuple(errors), finished_at=self._now()
-            )
-        )
+        outcome = await self._finish(attempt, errors)
         log.info(
             "job %s %s (attempt %d, %d output(s), %d failed file(s))",
             job.job_id,
@@ -129,6 +136,28 @@ class JobRunner:
             extra={"action": "worker.job_finished"},
         )
         return outcome
+
+    async def _finish(self, attempt: _Attempt, errors: list[FileError]) -> Outcome:
+        """Append the one `ProcessingFinished`. A cancel that this very append runs into
+        turns it into a cancelled finish, so the outcome agrees with the recorded outputs."""
+        while True:
+            cancelled = attempt.cancel.is_set()
+            if cancelled:
+                outcome: Outcome = "cancelled"
+            else:
+                outcome = "completed" if not errors else "partial" if attempt.outputs else "failed"
+            finished = ProcessingFinished(
+                job_id=attempt.job_id,
+                outcome=outcome,
+                errors=tuple(errors),
+                reason=CANCELLED_REASON if cancelled else None,
+                finished_at=self._now(),
+            )
+            try:
+                await attempt.append(finished, retry_on_cancel=cancelled)
+            except CancelAdopted:
+                continue  # write the cancelled finish instead
+            return outcome
 
     async def _render_file(
         self, attempt: _Attempt, variations: list[Variation], folder: Path
@@ -148,6 +177,8 @@ class JobRunner:
             return _describe(exc)
         timeout_s = RENDER_TIMEOUT_BASE_S + RENDER_TIMEOUT_PER_VIDEO_S * duration_s
         for variation in variations:
+            if attempt.cancel.is_set():
+                return None
             key = output_key(attempt.job_id, file.file_id, variation.index, attempt.number)
             target = folder / key.rsplit("/", 2)[-2] / key.rsplit("/", 1)[-1]
             await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
@@ -159,9 +190,12 @@ class JobRunner:
                     variation.effects,
                     threads=settings.threads,
                     timeout_s=timeout_s,
+                    cancel=attempt.cancel,
                 )
             except RenderFailed as exc:
                 return _describe(exc)
+            except RenderCancelled:
+                return None
             stored = await retrying(
                 lambda: self._storage.put_file(key, rendered.path),  # noqa: B023 (awaited now)
                 f"store {key}",
@@ -199,7 +233,8 @@ class JobRunner:
             rendered_at=self._now(),
         )
         try:
-            await attempt.append(event)
+            # A cancel racing this append does not undo the render: record it, then stop.
+            await attempt.append(event, retry_on_cancel=True)
         except AttemptFenced:
             await retrying(lambda: self._storage.delete([stored.key]), f"delete {stored.key}")
             raise
@@ -209,39 +244,64 @@ class JobRunner:
         return self._clock.now()
 
 
+class CancelAdopted(Exception):
+    """The append met a `CancellationRequested` and took its version; nothing was written."""
+
+
 class _Attempt:
     """The attempt's place in the job's stream: appends expect the version it last wrote."""
 
-    def __init__(self, store: EventStore, claim: Claim, worker: str) -> None:
+    def __init__(self, store: EventStore, claim: Claim, worker: str, cancel: asyncio.Event) -> None:
         self._store = store
         self.job_id = claim.job.job_id
         self.number = claim.attempt
         self.version = claim.job.version
         self.outputs = len(claim.job.outputs)
+        self.cancel = cancel
         self._metadata = EventMetadata(
             correlation_id=str(self.job_id),
             causation_id=str(claim.started_event_id),
             actor=f"worker {worker}",
         )
 
-    async def append(self, event: Event) -> None:
+    async def append(self, event: Event, *, retry_on_cancel: bool) -> None:
         """Append at our version. Shielded: a write that began finishes even if the job is
-        cancelled, so the log and the files never disagree about it."""
+        cancelled, so the log and the files never disagree about it.
+
+        If the stream moved only by a `CancellationRequested`, the cancel is adopted (its
+        version becomes ours, `cancel` is set) and the event is appended again, or, unless
+        `retry_on_cancel`, CancelAdopted is raised for the caller to write another one.
+        Any other writer fences this attempt off (AttemptFenced).
+        """
+        stream = job_stream(self.job_id)
         new = NewEvent.of(event, metadata=self._metadata)
-        try:
-            result = await asyncio.shield(
-                self._store.append(job_stream(self.job_id), [new], self.version)
-            )
-        except WrongExpectedVersion as exc:
-            log.warning(
-                "job %s: attempt %d was overtaken (stream at %s); stopping it",
-                self.job_id,
-                self.number,
-                exc.actual,
-                extra={"action": "worker.fenced"},
-            )
-            raise AttemptFenced(str(self.job_id)) from None
-        self.version = result.version
+        while True:
+            try:
+                result = await asyncio.shield(self._store.append(stream, [new], self.version))
+            except WrongExpectedVersion as exc:
+                if not await self._adopt_cancel(stream):
+                    log.warning(
+                        "job %s: attempt %d was overtaken (stream at %s); stopping it",
+                        self.job_id,
+                        self.number,
+                        exc.actual,
+                        extra={"action": "worker.fenced"},
+                    )
+                    raise AttemptFenced(str(self.job_id)) from None
+                if not retry_on_cancel:
+                    raise CancelAdopted(str(self.job_id)) from None
+                continue
+            self.version = result.version
+            return
+
+    async def _adopt_cancel(self, stream: str) -> bool:
+        """True (and the version moved past it) when only cancels were appended since ours."""
+        newer = [e for e in await self._store.read_stream(stream) if e.version > self.version]
+        if not newer or any(not isinstance(e.event, CancellationRequested) for e in newer):
+            return False
+        self.version = newer[-1].version
+        self.cancel.set()
+        return True
 
 
 def _by_file(variations: list[Variation]) -> Iterator[tuple[uuid.UUID, list[Variation]]]:

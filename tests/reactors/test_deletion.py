@@ -84,4 +84,3 @@ async def test_a_file_that_cannot_be_deleted_is_reported_and_nothing_is_swept(
     assert [f.key for f in report.failed] == ["uploads/job/a.mp4"]
     assert report.deleted == [files[1]]
     assert (tmp_path / "uploads/job/stray.mp4").exists()  # swept only once all went
-

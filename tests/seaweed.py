@@ -184,3 +184,15 @@ async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
     built = open_storage(storage_settings(request.param, tmp_path / "data", seaweed))
     yield built
     await built.close()
+
+
+@pytest.fixture
+def s3_settings(settings: Any, seaweed: SeaweedS3) -> Any:
+    """The test's settings with uploads and outputs in SeaweedFS, under a prefix of its own."""
+    return settings.model_copy(
+        update={
+            "storage_url": seaweed.url(),
+            "s3_endpoint": seaweed.endpoint,
+            "s3_region": "us-east-1",
+        }
+    )

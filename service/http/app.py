@@ -8,7 +8,7 @@ from aiohttp import web
 
 from service.bootstrap import running_services
 from service.clock import Clock
-from service.http import auth_routes, cancel, download, health, jobs
+from service.http import auth_routes, cancel, download, health, jobs, output
 from service.http.errors import error_middleware
 from service.http.keys import SERVICES
 from service.settings import Settings
@@ -19,6 +19,7 @@ ROUTE_TABLES: list[web.RouteTableDef] = [
     jobs.routes,
     download.routes,
     cancel.routes,  # issue 10
+    output.routes,  # issue 15: one output, a presigned redirect from a bucket
 ]
 
 

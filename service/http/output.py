@@ -11,7 +11,10 @@ from __future__ import annotations
 import uuid
 
 from aiohttp import web
+from pydantic import BaseModel, Field
 
+from service.contract import Raw, declare
+from service.contract.parse import parse_path
 from service.download.availability import downloadable_outputs
 from service.download.disposition import content_disposition
 from service.download.names import SourceVariations, entry_names
@@ -26,11 +29,35 @@ routes = web.RouteTableDef()
 PRESIGNED_TTL_S = 120  # the redirect is followed at once; a short life limits a leaked URL
 
 
+class OutputPath(BaseModel):
+    job_id: uuid.UUID = Field(description="The job's id (an unknown or unreadable id is 404).")
+    file_id: uuid.UUID = Field(description="The source video's id (`files[].id`).")
+    variation: int = Field(ge=1, le=20, description="The variation's index (`variation_index`).")
+
+
 @routes.get("/api/jobs/{job_id}/outputs/{file_id}/{variation}")
+@declare(
+    summary="One rendered variation: a presigned redirect to the bucket, or the file itself",
+    tags=["download"],
+    path=OutputPath,
+    responses={
+        200: Raw("video/mp4", "The variation (local-disk storage).",
+                 headers={"Content-Disposition": "Its name inside the ZIP."}),
+        307: None,
+    },
+    response_headers={307: {"Location": "A presigned URL of the object, valid for 120 s."}},
+    errors={
+        401: "No valid credentials.",
+        404: "No such job or output, not yours, or not finished yet.",
+        410: "The results expired.",
+        503: "The object store cannot be reached.",
+    },
+)  # fmt: skip
 async def output(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
+    where = parse_path(request, OutputPath, "no such output")
     job = await visible_job(request, await require_user(request))
-    chosen = _output_of(job, request.match_info["file_id"], request.match_info["variation"])
+    chosen = _output_of(job, where.file_id, where.variation)
     outputs = downloadable_outputs(job, services.clock.now())
     if chosen not in outputs:
         raise NotFound("no such output")
@@ -45,13 +72,9 @@ async def output(request: web.Request) -> web.StreamResponse:
     return response
 
 
-def _output_of(job: JobState, file_id: str, variation: str) -> OutputState:
-    try:
-        wanted = (uuid.UUID(file_id), int(variation))
-    except ValueError:
-        raise NotFound("no such output") from None
+def _output_of(job: JobState, file_id: uuid.UUID, variation: int) -> OutputState:
     for candidate in job.outputs:
-        if (candidate.file_id, candidate.variation_index) == wanted:
+        if (candidate.file_id, candidate.variation_index) == (file_id, variation):
             return candidate
     raise NotFound("no such output")
 

@@ -52,6 +52,7 @@ from service.events.store import EventStore
 from service.processing.claim import Claim
 from service.processing.plan import Variation, still_to_render
 from service.processing.probe import probe_duration
+from service.processing.progress import JobProgress, Publish
 from service.processing.render import RenderCancelled, RenderedFile, render_variation
 from service.processing.scratch import Scratch, remove_tree
 from service.processing.storage_retry import retrying
@@ -87,12 +88,19 @@ class JobRunner:
     """Turns a Claim into outputs and events."""
 
     def __init__(
-        self, store: EventStore, storage: ObjectStorage, settings: RenderSettings, clock: Clock
+        self,
+        store: EventStore,
+        storage: ObjectStorage,
+        settings: RenderSettings,
+        clock: Clock,
+        *,
+        progress: Publish | None = None,
     ) -> None:
         self._store = store
         self._storage = storage
         self._settings = settings
         self._clock = clock
+        self._publish = progress
 
     async def run(self, claim: Claim, cancel: asyncio.Event | None = None) -> Outcome:
         folder = self._settings.scratch.job_folder(claim.job.job_id)
@@ -118,6 +126,14 @@ class JobRunner:
                 extra={"action": "worker.leftovers_removed"},
             )
         attempt = _Attempt(self._store, claim, self._settings.worker, cancel)
+        if self._publish is not None:
+            attempt.progress = JobProgress(
+                job.job_id,
+                job.owner_id,
+                total=len(job.files) * job.variations_per_video,
+                done=len(job.outputs),
+                publish=self._publish,
+            )
         errors: list[FileError] = []
         for file_id, variations in _by_file(still_to_render(job)):
             if cancel.is_set():
@@ -182,6 +198,9 @@ class JobRunner:
             key = output_key(attempt.job_id, file.file_id, variation.index, attempt.number)
             target = folder / key.rsplit("/", 2)[-2] / key.rsplit("/", 1)[-1]
             await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
+            progress = attempt.progress
+            if progress is not None:
+                progress.start(file.file_id, variation.index, duration_s)
             try:
                 rendered = await render_variation(
                     settings.ffmpeg,
@@ -191,6 +210,7 @@ class JobRunner:
                     threads=settings.threads,
                     timeout_s=timeout_s,
                     cancel=attempt.cancel,
+                    on_progress=progress.update if progress is not None else None,
                 )
             except RenderFailed as exc:
                 return _describe(exc)
@@ -201,6 +221,8 @@ class JobRunner:
                 f"store {key}",
             )
             await self._record(attempt, variation, stored, rendered)
+            if progress is not None:
+                progress.finished_one()
         return None
 
     async def _source(self, file: FileState, folder: Path) -> Path:
@@ -258,6 +280,7 @@ class _Attempt:
         self.version = claim.job.version
         self.outputs = len(claim.job.outputs)
         self.cancel = cancel
+        self.progress: JobProgress | None = None
         self._metadata = EventMetadata(
             correlation_id=str(self.job_id),
             causation_id=str(claim.started_event_id),

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from service.bootstrap import running_services
 from service.clock import Clock
-from service.http import auth_routes, download, health, jobs
+from service.http import auth_routes, download, health, jobs, uploads
 from service.http.errors import error_middleware
 from service.http.keys import SERVICES
 from service.settings import Settings
@@ -18,6 +18,7 @@ ROUTE_TABLES: list[web.RouteTableDef] = [
     auth_routes.routes,
     jobs.routes,
     download.routes,
+    uploads.routes,  # tus resumable uploads (issue 11)
 ]
 
 
@@ -36,6 +37,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app = web.Application(middlewares=[error_middleware])
     app.cleanup_ctx.append(_services_ctx(settings, clock))
     app.cleanup_ctx.append(auth_routes.accounts_ctx)
+    app[uploads.HASHES] = uploads.HashCache()
     for table in ROUTE_TABLES:
         app.add_routes(table)
     return app

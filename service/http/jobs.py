@@ -13,11 +13,13 @@ from aiohttp import web
 from service.accounts.principal import Principal
 from service.errors import BadRequest, NotFound
 from service.events.job import job_stream
-from service.http import job_presenter
+from service.http import job_presenter, uploads
 from service.http.auth import can_see, require_user
 from service.http.errors import REQUEST_ID
 from service.http.keys import SERVICES
 from service.projections.job_state import JobState
+from service.tus.job_from_uploads import job_from_uploads
+from service.tus.request import parse_job_from_uploads
 from service.uploads import idempotency
 from service.uploads.intake import open_multipart
 from service.uploads.receive import receive_job
@@ -35,6 +37,9 @@ async def create_job(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     key = idempotency.check_key(request.headers.get(idempotency.HEADER))
 
+    if request.content_type == "application/json":  # a job of finished tus uploads
+        return await create_job_from_uploads(request, principal, key)
+
     async def create() -> idempotency.Response:
         received = await receive_job(
             services,
@@ -50,6 +55,35 @@ async def create_job(request: web.Request) -> web.Response:
         principal.user_id,
         key,
         fingerprint=_CREATE,
+        now=services.clock.now(),
+        action=create,
+    )
+    return web.json_response(body, status=status)
+
+
+async def create_job_from_uploads(
+    request: web.Request, principal: Principal, key: str | None
+) -> web.Response:
+    """`{"uploads": [ids], "variations": N}`: the same job multipart makes (issue 11)."""
+    services = request.app[SERVICES]
+    wanted = parse_job_from_uploads(await request.read(), services.settings.max_files_per_job)
+
+    async def create() -> idempotency.Response:
+        received = await job_from_uploads(
+            services,
+            uploads.context(request),
+            principal,
+            wanted.uploads,
+            variations=wanted.variations,
+            request_id=request[REQUEST_ID],
+        )
+        return 202, job_presenter.created(received.event)
+
+    status, body = await idempotency.run_once(
+        services.database.pool,
+        principal.user_id,
+        key,
+        fingerprint=wanted.fingerprint,
         now=services.clock.now(),
         action=create,
     )

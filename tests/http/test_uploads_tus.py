@@ -45,8 +45,9 @@ async def test_an_upload_is_created_patched_in_pieces_and_stored_under_our_name(
 ) -> None:
     # Given a new upload of 300 KiB named by the user "../../etc/passwd"
     data = video_bytes(300 * 1024)
-    response = await create(client, alice_headers, len(data),
-                            headers={"Upload-Metadata": metadata("../../etc/passwd")})  # fmt: skip
+    response = await create(
+        client, alice_headers, len(data), headers={"Upload-Metadata": metadata("../../etc/passwd")}
+    )
     assert response.status == 201
     location = response.headers["Location"]
     assert location.startswith("/api/uploads/")
@@ -79,8 +80,7 @@ async def test_creation_with_upload_stores_the_first_bytes_at_once(
     client: Any, alice_headers: dict[str, str], settings: Settings
 ) -> None:
     data = video_bytes(100_000)
-    response = await create(client, alice_headers, len(data), data=data[:70_000],
-                            headers=OCTETS)  # fmt: skip
+    response = await create(client, alice_headers, len(data), data=data[:70_000], headers=OCTETS)
     assert response.status == 201, await response.text()
     assert response.headers["Upload-Offset"] == "70000"
     location = response.headers["Location"]
@@ -102,8 +102,13 @@ async def test_delete_terminates_the_upload_and_its_bytes(
 
 async def test_every_request_needs_a_token(client: Any, alice_headers: dict[str, str]) -> None:
     location = await new_upload(client, alice_headers, 1000)
-    for method, path in (("OPTIONS", "/api/uploads"), ("POST", "/api/uploads"),
-                         ("HEAD", location), ("PATCH", location), ("DELETE", location)):  # fmt: skip
+    for method, path in (
+        ("OPTIONS", "/api/uploads"),
+        ("POST", "/api/uploads"),
+        ("HEAD", location),
+        ("PATCH", location),
+        ("DELETE", location),
+    ):
         response = await client.request(method, path, headers={**TUS, "Upload-Length": "1000"})
         assert response.status == 401, method
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
@@ -209,8 +214,16 @@ async def test_a_patch_without_the_offset_content_type_is_415(
     client: Any, alice_headers: dict[str, str]
 ) -> None:
     location = await new_upload(client, alice_headers, 1000)
-    response = await client.patch(location, data=b"x" * 100, headers={
-        **alice_headers, **TUS, "Upload-Offset": "0", "Content-Type": "application/octet-stream"})  # fmt: skip
+    response = await client.patch(
+        location,
+        data=b"x" * 100,
+        headers={
+            **alice_headers,
+            **TUS,
+            "Upload-Offset": "0",
+            "Content-Type": "application/octet-stream",
+        },
+    )
     await assert_error(response, 415, "wrong_content_type", field="Content-Type")
     assert await offset_of(client, alice_headers, location) == 0
 
@@ -248,16 +261,34 @@ async def test_a_chunk_that_does_not_match_its_checksum_is_460_and_discarded(
     def header(chunk: bytes) -> str:
         return f"{algorithm} " + base64.b64encode(hashlib.new(algorithm, chunk).digest()).decode()
 
-    good = await patch(client, alice_headers, location, 0, data[:40_000],
-                       **{"Upload-Checksum": header(data[:40_000])})  # fmt: skip
+    good = await patch(
+        client,
+        alice_headers,
+        location,
+        0,
+        data[:40_000],
+        **{"Upload-Checksum": header(data[:40_000])},
+    )
     assert good.status == 204
-    bad = await patch(client, alice_headers, location, 40_000, data[40_000:],
-                      **{"Upload-Checksum": header(b"something else")})  # fmt: skip
+    bad = await patch(
+        client,
+        alice_headers,
+        location,
+        40_000,
+        data[40_000:],
+        **{"Upload-Checksum": header(b"something else")},
+    )
     await assert_error(bad, 460, "checksum_mismatch", field="Upload-Checksum")
     assert await offset_of(client, alice_headers, location) == 40_000
     # the discarded chunk is not kept, and the same chunk sent right goes in
-    again = await patch(client, alice_headers, location, 40_000, data[40_000:],
-                        **{"Upload-Checksum": header(data[40_000:])})  # fmt: skip
+    again = await patch(
+        client,
+        alice_headers,
+        location,
+        40_000,
+        data[40_000:],
+        **{"Upload-Checksum": header(data[40_000:])},
+    )
     assert again.status == 204
     assert stored(settings, location).read_bytes() == data
 
@@ -266,8 +297,14 @@ async def test_an_unknown_checksum_algorithm_is_400(
     client: Any, alice_headers: dict[str, str]
 ) -> None:
     location = await new_upload(client, alice_headers, 1000)
-    response = await patch(client, alice_headers, location, 0, b"x" * 10,
-                           **{"Upload-Checksum": "md5 " + base64.b64encode(b"0" * 16).decode()})  # fmt: skip
+    response = await patch(
+        client,
+        alice_headers,
+        location,
+        0,
+        b"x" * 10,
+        **{"Upload-Checksum": "md5 " + base64.b64encode(b"0" * 16).decode()},
+    )
     await assert_error(response, 400, "bad_request", field="Upload-Checksum")
 
 
@@ -281,8 +318,7 @@ async def test_a_non_video_is_refused_at_the_first_64_kib_and_its_bytes_deleted(
     response = await patch(client, alice_headers, location, 0, text[: 60 * 1024])
     assert response.status == 204
     # Then once the first 64 KiB are in, the upload is refused, long before its end
-    response = await patch(client, alice_headers, location, 60 * 1024,
-                           text[60 * 1024: 2 * 2**20])  # fmt: skip
+    response = await patch(client, alice_headers, location, 60 * 1024, text[60 * 1024 : 2 * 2**20])
     await assert_error(response, 415, "unsupported_media_type", file="ad.mp4")
     assert not stored(settings, location).exists()
     assert await app_pool.fetchval("SELECT count(*) FROM tus_uploads") == 0

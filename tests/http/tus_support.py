@@ -52,9 +52,10 @@ async def patch(
     client: Any, headers: dict[str, str], location: str, offset: int, data: bytes, **more: str
 ) -> Any:
     return await client.patch(
-        location, data=data, headers={**headers, **TUS, **OCTETS, "Upload-Offset": str(offset),
-                                      **more},
-    )  # fmt: skip
+        location,
+        data=data,
+        headers={**headers, **TUS, **OCTETS, "Upload-Offset": str(offset), **more},
+    )
 
 
 async def offset_of(client: Any, headers: dict[str, str], location: str) -> int:

@@ -16,11 +16,10 @@ import contextlib
 import dataclasses
 import hashlib
 import logging
-from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import asyncpg
 from aiohttp import ClientError, StreamReader
@@ -48,7 +47,6 @@ SNIFF_BYTES = 64 * 2**10  # the container is judged on this much (or the whole f
 COMMIT_EVERY_BYTES = 16 * 2**20  # a long body records durable progress this often
 LOCK_WAIT_S = 2.0  # a PATCH whose predecessor is still finishing (a client that cut and
 LOCK_RETRY_S = 0.05  # resumed at once) waits this long for the file lock, then 423
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -164,7 +162,7 @@ class _Patch:
         length = self.row.length
         while True:
             room = length - self.written
-            buffer = await _fill(body, min(CHUNK_BYTES, room + 1))
+            buffer, cut = await _fill(body, min(CHUNK_BYTES, room + 1))
             if len(buffer) > room:
                 # Nothing past Upload-Length is kept: this chunk is never written.
                 await self._settle()
@@ -172,6 +170,8 @@ class _Patch:
                     f"the body passes the declared Upload-Length {length}", field="Upload-Length"
                 )
             if not buffer:
+                if cut is not None:
+                    raise cut
                 return
             if self.head is not None:
                 self.head += buffer[: self.sniff_at - len(self.head)]
@@ -181,6 +181,8 @@ class _Patch:
                 asyncio.to_thread(self.target.write, buffer), asyncio.to_thread(self._hash, buffer)
             )
             self.written += len(buffer)
+            if cut is not None:  # the client went away: what arrived is written, then kept
+                raise cut
             if self.checksum is None and self.written - self.durable >= COMMIT_EVERY_BYTES:
                 await self._commit()
 
@@ -235,24 +237,23 @@ class _Patch:
         self.ctx.hashes.remember(self.row.upload_id, self.written, self.sha256)
 
     async def _keep_what_arrived(self) -> None:
-        with contextlib.suppress(Exception):
+        try:
             await self._commit()
+        except Exception as exc:
+            log.warning("upload %s: keeping what arrived failed: %r", self.row.upload_id, exc,
+                        extra={"action": "tus.keep_failed"})
 
 
-async def _fill(body: StreamReader, size: int) -> bytearray:
-    """Up to `size` bytes of the body (fewer only at its end)."""
+async def _fill(body: StreamReader, size: int) -> tuple[bytearray, UploadInterrupted | None]:
+    """Up to `size` bytes of the body (fewer only at its end), and, if the client went
+    away meanwhile, why: the bytes that did arrive are still returned, to be kept."""
     buffer = bytearray()
     while len(buffer) < size:
-        chunk = await _guarded(body.read(size - len(buffer)))
+        try:
+            chunk = await body.read(size - len(buffer))
+        except (OSError, ClientError, HttpProcessingError) as exc:
+            return buffer, UploadInterrupted(f"the body ended early: {exc.__class__.__name__}")
         if not chunk:
             break
         buffer += chunk
-    return buffer
-
-
-async def _guarded(read: Awaitable[T]) -> T:
-    """A client that goes away mid-body ends this PATCH, keeping what arrived."""
-    try:
-        return await read
-    except (OSError, ClientError, HttpProcessingError) as exc:
-        raise UploadInterrupted(f"the body ended early: {exc.__class__.__name__}") from None
+    return buffer, None

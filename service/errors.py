@@ -275,6 +275,16 @@ class EmptyPassword(VideoRefresherError):
     code = "empty_password"
 
 
+# --- the web page's session (issue 12) ------------------------------------------------
+
+
+class CrossOriginRequest(VideoRefresherError):
+    """A request authenticated by the session cookie must come from this service's own page."""
+
+    status = 403
+    code = "cross_origin"
+
+
 # --- upload intake ---------------------------------------------------------------------
 
 
@@ -481,3 +491,54 @@ class RebuildFailed(VideoRefresherError):
 
     def __init__(self, name: str, reason: str) -> None:
         super().__init__(f"rebuild of {name} failed, the live view is unchanged: {reason}")
+
+
+# --- object storage (issue 15) ---------------------------------------------------------
+
+
+class StorageError(VideoRefresherError):
+    """The object store refused the operation."""
+
+    code = "storage"
+
+
+class StorageUnavailable(StorageError):
+    """The object store cannot be reached; try again later."""
+
+    status = 503
+    code = "storage_unavailable"
+
+    def __init__(self, detail: str | None = None) -> None:
+        # The detail (endpoint, bucket, driver message) is for the log, not the client.
+        self.detail = detail
+        super().__init__(None, detail=detail)
+
+
+class ObjectNotFound(StorageError):
+    """A stored object the log names is missing."""
+
+    code = "object_missing"
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(None, key=key)
+
+
+class ObjectChanged(StorageError):
+    """A stored object changed since the log recorded it."""
+
+    code = "object_changed"
+
+    def __init__(self, key: str, expected_etag: str | None = None) -> None:
+        self.key, self.expected_etag = key, expected_etag
+        super().__init__(None, key=key, expected_etag=expected_etag)
+
+
+class InvalidObjectKey(StorageError):
+    """Object keys are relative paths of plain segments (no '..', no absolute paths)."""
+
+    code = "invalid_object_key"
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(f"invalid object key {key[:200]!r}", key=key[:200])

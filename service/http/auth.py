@@ -1,4 +1,8 @@
-"""The authentication seam: who is calling (`require_user`) and what they may see (`can_see`)."""
+"""The authentication seam: who is calling (`require_user`) and what they may see (`can_see`).
+
+A caller proves who they are with `Authorization: Bearer …` (API clients) or with the
+page's session cookie, which carries the same kind of token (service/http/session_cookie.py).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from service.accounts import tokens
 from service.accounts.principal import Principal
 from service.errors import Unauthorized
 from service.http.keys import SERVICES
+from service.http.session_cookie import check_same_origin, session_token
 from service.projections.job_state import JobState
 
 
@@ -18,15 +23,25 @@ def bearer_token(request: web.Request) -> str | None:
 
 
 async def require_user(request: web.Request) -> Principal:
-    """The caller behind `Authorization: Bearer …`; Unauthorized (401) if none is valid."""
+    """The caller behind `Authorization: Bearer …` or else the session cookie; Unauthorized
+    (401) if neither is valid. A state-changing request that only the cookie authenticates
+    must come from this service's own origin (403 otherwise)."""
     token = bearer_token(request)
     if token is None:
-        raise Unauthorized()
+        token = session_token(request)
+        if token is None:
+            raise Unauthorized()
+        check_same_origin(request)
     services = request.app[SERVICES]
     principal = await tokens.principal_for(services.database.pool, token, now=services.clock.now())
     if principal is None:
-        raise Unauthorized("the bearer token is unknown, expired or revoked")
+        raise Unauthorized("the bearer token or session is unknown, expired or revoked")
     return principal
+
+
+def request_token(request: web.Request) -> str | None:
+    """The token `require_user` authenticated: the bearer one first, else the cookie's."""
+    return bearer_token(request) or session_token(request)
 
 
 def can_see(principal: Principal, job: JobState) -> bool:

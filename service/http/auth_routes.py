@@ -1,5 +1,9 @@
-"""`POST /api/auth/login` and `POST /api/auth/logout`; the login limiter and first admin
-live in the app's cleanup context."""
+"""`POST /api/auth/login`, `POST /api/auth/logout` and `GET /api/me`; the login limiter and
+first admin live in the app's cleanup context.
+
+`{"cookie": true}` at login puts the token in the page's session cookie instead of the
+body, so script on the page never holds it (service/http/session_cookie.py).
+"""
 
 from __future__ import annotations
 
@@ -14,9 +18,16 @@ from service.accounts import login, tokens
 from service.accounts.first_admin import ensure_first_admin
 from service.accounts.rate_limit import LoginLimiter
 from service.errors import BadRequest
-from service.http.auth import bearer_token, require_user
+from service.http.auth import bearer_token, request_token, require_user
 from service.http.keys import LOGIN_LIMITER, SERVICES
+from service.http.session_cookie import (
+    check_same_origin,
+    clear_session_cookie,
+    session_token,
+    set_session_cookie,
+)
 from service.settings import Role
+from service.uploads.intake import DEFAULT_VARIATIONS, MAX_VARIATIONS
 
 routes = web.RouteTableDef()
 
@@ -28,6 +39,7 @@ class LoginRequest(BaseModel):
 
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=MAX_PASSWORD_CHARS)
+    cookie: bool = Field(default=False, description="Set the session cookie; no token in the body.")
 
 
 async def parse_json(request: web.Request, model: type[BaseModel]) -> Any:
@@ -49,6 +61,8 @@ async def parse_json(request: web.Request, model: type[BaseModel]) -> Any:
 @routes.post("/api/auth/login")
 async def log_in(request: web.Request) -> web.Response:
     body: LoginRequest = await parse_json(request, LoginRequest)
+    if body.cookie:
+        check_same_origin(request)  # no other site's page may sign a browser in
     services = request.app[SERVICES]
     token, expires_at = await login.log_in(
         services.database.pool,
@@ -59,17 +73,42 @@ async def log_in(request: web.Request) -> web.Response:
         now=services.clock.now(),
         token_ttl_s=services.settings.token_ttl_s,
     )
-    return web.json_response({"token": token, "expires_at": expires_at.isoformat()})
+    if not body.cookie:
+        return web.json_response({"token": token, "expires_at": expires_at.isoformat()})
+    response = web.json_response({"expires_at": expires_at.isoformat()})
+    set_session_cookie(request, response, token, services.settings.token_ttl_s)
+    return response
 
 
 @routes.post("/api/auth/logout")
 async def log_out(request: web.Request) -> web.Response:
     await require_user(request)
     services = request.app[SERVICES]
-    token = bearer_token(request)
+    token = request_token(request)
     assert token is not None
     await tokens.revoke(services.database.pool, token, now=services.clock.now())
-    return web.Response(status=204)
+    response = web.Response(status=204)
+    if bearer_token(request) is None and session_token(request) is not None:
+        clear_session_cookie(request, response)
+    return response
+
+
+@routes.get("/api/me")
+async def who_am_i(request: web.Request) -> web.Response:
+    """The caller and the limits a new job must keep, so a page can check files up front."""
+    principal = await require_user(request)
+    settings = request.app[SERVICES].settings
+    return web.json_response(
+        {
+            "username": principal.username,
+            "is_admin": principal.is_admin,
+            "limits": {
+                "max_upload_bytes": settings.max_upload_bytes,
+                "max_files_per_job": settings.max_files_per_job,
+                "variations": {"min": 1, "max": MAX_VARIATIONS, "default": DEFAULT_VARIATIONS},
+            },
+        }
+    )
 
 
 async def accounts_ctx(app: web.Application) -> AsyncIterator[None]:

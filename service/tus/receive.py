@@ -12,7 +12,6 @@ The content is sniffed once the first 64 KiB (or the whole, smaller file) are in
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import hashlib
 import logging

@@ -459,6 +459,23 @@ class JobStillProcessing(VideoRefresherError):
         )
 
 
+# --- cancellation (issue 10) -----------------------------------------------------------
+
+
+class JobNotCancellable(VideoRefresherError):
+    """The job has already ended; only a received or processing job can be cancelled."""
+
+    status = 409
+    code = "not_cancellable"
+
+    def __init__(self, job_id: object, status: str) -> None:
+        super().__init__(
+            f"job {job_id} is {status}; only a received or processing job can be cancelled",
+            job_id=str(job_id),
+            job_status=status,
+        )
+
+
 # --- audit and rebuild -----------------------------------------------------------------
 
 

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from service.bootstrap import running_services
 from service.clock import Clock
-from service.http import auth_routes, download, health, jobs, uploads
+from service.http import auth_routes, cancel, download, health, jobs, uploads
 from service.http.errors import error_middleware
 from service.http.keys import SERVICES
 from service.settings import Settings
@@ -18,6 +18,7 @@ ROUTE_TABLES: list[web.RouteTableDef] = [
     auth_routes.routes,
     jobs.routes,
     download.routes,
+    cancel.routes,  # issue 10
     uploads.routes,  # tus resumable uploads (issue 11)
 ]
 

@@ -14,8 +14,7 @@ from service.errors import RangeNotSatisfiable, VideoRefresherError
 log = logging.getLogger(__name__)
 
 REQUEST_ID = web.RequestKey("request_id", str)
-# An error's fields that reach the client: what names the bad input, never a disk path.
-_SHOWN_FIELDS = ("field", "file", "upload")
+_SHOWN_FIELDS = ("field", "file", "job_status", "upload")  # error fields a client may see
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:

@@ -239,8 +239,12 @@ class _Patch:
         try:
             await self._commit()
         except Exception as exc:
-            log.warning("upload %s: keeping what arrived failed: %r", self.row.upload_id, exc,
-                        extra={"action": "tus.keep_failed"})
+            log.warning(
+                "upload %s: keeping what arrived failed: %r",
+                self.row.upload_id,
+                exc,
+                extra={"action": "tus.keep_failed"},
+            )
 
 
 async def _fill(body: StreamReader, size: int) -> tuple[bytearray, UploadInterrupted | None]:

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from service.bootstrap import running_services
 from service.clock import Clock
+from service.contract import docs as contract_docs
 from service.http import auth_routes, cancel, download, health, jobs, uploads
 from service.http.errors import error_middleware
 from service.http.keys import SERVICES
@@ -18,6 +19,7 @@ ROUTE_TABLES: list[web.RouteTableDef] = [
     auth_routes.routes,
     jobs.routes,
     download.routes,
+    contract_docs.routes,  # issue 14: /api/openapi.json, /api/docs
     cancel.routes,  # issue 10
     uploads.routes,  # tus resumable uploads (issue 11)
 ]

@@ -28,7 +28,7 @@ from service.http.job_models import (
 from service.http.keys import SERVICES
 from service.projections.job_state import JobState
 from service.tus.job_from_uploads import job_from_uploads
-from service.tus.request import parse_job_from_uploads
+from service.tus.request import JOB_FROM_UPLOADS_SCHEMA, parse_job_from_uploads
 from service.uploads import idempotency
 from service.uploads.intake import open_multipart
 from service.uploads.receive import receive_job
@@ -50,8 +50,9 @@ class CreateJobHeaders(BaseModel):
 
 
 UPLOAD_FORM = Raw(
-    "multipart/form-data",
-    "One or more `videos` file parts (MP4/MOV, recognised by content) and `variations`.",
+    ("multipart/form-data", "application/json"),
+    "One or more `videos` file parts (MP4/MOV, recognised by content) and `variations`; "
+    "or, as JSON, the ids of finished tus uploads (`/api/uploads`) and `variations`.",
     {
         "type": "object",
         "properties": {
@@ -64,6 +65,7 @@ UPLOAD_FORM = Raw(
         },
         "required": ["videos"],
     },
+    schema_by_type={"application/json": JOB_FROM_UPLOADS_SCHEMA},
 )
 
 
@@ -75,7 +77,8 @@ UPLOAD_FORM = Raw(
     body=UPLOAD_FORM,
     responses={202: JobCreated},
     errors={
-        409: "The same Idempotency-Key is still being answered.",
+        409: "The same Idempotency-Key is still being answered; or an upload named is "
+        "unfinished, expired or already in a job (`error.upload` names it).",
         413: "A file is too large, or too many files.",
         415: "A file is not MP4 or MOV.",
         422: "The Idempotency-Key was used for another operation.",

@@ -13,8 +13,10 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from aiohttp import web
+from pydantic import BaseModel, Field
 
 from service.accounts.principal import Principal
+from service.contract import Raw, declare
 from service.errors import TusVersionUnsupported, VideoRefresherError, WrongContentType
 from service.http.auth import require_user
 from service.http.errors import error_response
@@ -28,6 +30,50 @@ routes = web.RouteTableDef()
 HASHES = web.AppKey("tus_hashes", HashCache)
 
 TusHandler = Callable[[web.Request, Principal], Awaitable[web.StreamResponse]]
+
+
+# --- the contract (service/contract): what each route takes and answers -----------------
+
+_TUS_RESUMABLE = Field(alias="Tus-Resumable", description="The protocol version: `1.0.0`.")
+_CHECKSUM = Field(
+    default=None,
+    alias="Upload-Checksum",
+    description="`sha1|sha256 <base64 digest>` of this body; a mismatch is 460.",
+)
+
+
+class UploadPath(BaseModel):
+    upload_id: str = Field(description="The id from the creation's `Location`.")
+
+
+class VersionHeaders(BaseModel):
+    tus_resumable: str = _TUS_RESUMABLE
+
+
+class CreateHeaders(BaseModel):
+    tus_resumable: str = _TUS_RESUMABLE
+    upload_length: int = Field(alias="Upload-Length", ge=0, description="The file's size.")
+    upload_metadata: str = Field(
+        alias="Upload-Metadata",
+        description="`filename <base64>` (required), `filetype <base64>` (optional).",
+    )
+    upload_checksum: str | None = _CHECKSUM
+
+
+class PatchHeaders(BaseModel):
+    tus_resumable: str = _TUS_RESUMABLE
+    upload_offset: int = Field(alias="Upload-Offset", ge=0, description="The current offset.")
+    upload_checksum: str | None = _CHECKSUM
+
+
+OCTETS = Raw(protocol.OFFSET_CONTENT_TYPE, "The next bytes of the file.")
+_TUS_HEADERS = {"Tus-Resumable": "`1.0.0`."}
+_OFFSET = {"Upload-Offset": "Bytes stored durably so far."}
+_EXPIRES = {"Upload-Expires": "When an unfinished or unused upload expires (RFC 9110 date)."}
+_REFUSALS = {
+    412: "`Tus-Resumable` is missing or not `1.0.0` (`Tus-Version` says what is).",
+    410: "The upload has expired.",
+}
 
 
 def context(request: web.Request) -> receive.UploadContext:
@@ -66,8 +112,22 @@ def tus(*, needs_version: bool = True) -> Callable[[TusHandler], web.RequestHand
 
 
 @routes.route("OPTIONS", "/api/uploads")
+@declare(
+    summary="tus discovery: version, extensions, size limit, checksum algorithms",
+    tags=["uploads"],
+    responses={204: None},
+    response_headers={
+        204: {
+            **_TUS_HEADERS,
+            "Tus-Version": "`1.0.0`.",
+            "Tus-Extension": f"`{protocol.EXTENSIONS}`.",
+            "Tus-Max-Size": "`VR_MAX_UPLOAD_BYTES`.",
+            "Tus-Checksum-Algorithm": "`sha1,sha256`.",
+        }
+    },
+)
 @tus(needs_version=False)
-async def options(request: web.Request, principal: Principal) -> web.StreamResponse:
+async def tus_options(request: web.Request, principal: Principal) -> web.StreamResponse:
     settings = request.app[SERVICES].settings
     return web.Response(
         status=204,
@@ -81,8 +141,31 @@ async def options(request: web.Request, principal: Principal) -> web.StreamRespo
 
 
 @routes.post("/api/uploads")
+@declare(
+    summary="Create a resumable (tus) upload; with a body, store its first bytes at once",
+    tags=["uploads"],
+    headers=CreateHeaders,
+    body=OCTETS,
+    body_required=False,
+    responses={201: None},
+    response_headers={
+        201: {
+            **_TUS_HEADERS,
+            **_EXPIRES,
+            "Location": "`/api/uploads/{upload_id}`.",
+            "Upload-Offset": "With a body (creation-with-upload): the bytes stored.",
+        }
+    },
+    errors={
+        412: _REFUSALS[412],
+        413: "`Upload-Length` is over `VR_MAX_UPLOAD_BYTES`, or the body passes it.",
+        415: "A body without `application/offset+octet-stream`, or not MP4/MOV.",
+        460: "The body does not match its `Upload-Checksum`.",
+        507: "Not enough disk space for `Upload-Length`.",
+    },
+)
 @tus()
-async def create(request: web.Request, principal: Principal) -> web.StreamResponse:
+async def create_upload(request: web.Request, principal: Principal) -> web.StreamResponse:
     length = protocol.upload_length(request.headers)
     meta = protocol.metadata(request.headers.get("Upload-Metadata"))
     with_body = _has_body(request)
@@ -100,8 +183,26 @@ async def create(request: web.Request, principal: Principal) -> web.StreamRespon
 
 
 @routes.head("/api/uploads/{upload_id}")
+@declare(
+    summary="An upload's durable offset, length and expiry",
+    tags=["uploads"],
+    path=UploadPath,
+    headers=VersionHeaders,
+    responses={200: None},
+    response_headers={
+        200: {
+            **_TUS_HEADERS,
+            **_OFFSET,
+            **_EXPIRES,
+            "Upload-Length": "The file's size.",
+            "Upload-Metadata": "As sent at creation.",
+            "Cache-Control": "`no-store`.",
+        }
+    },
+    errors=_REFUSALS,
+)
 @tus()
-async def head(request: web.Request, principal: Principal) -> web.StreamResponse:
+async def upload_offset(request: web.Request, principal: Principal) -> web.StreamResponse:
     row = await lifecycle.visible_upload(context(request), principal,
                                          request.match_info["upload_id"])  # fmt: skip
     headers = {
@@ -116,8 +217,27 @@ async def head(request: web.Request, principal: Principal) -> web.StreamResponse
 
 
 @routes.patch("/api/uploads/{upload_id}")
+@declare(
+    summary="Append bytes at the upload's offset",
+    tags=["uploads"],
+    path=UploadPath,
+    headers=PatchHeaders,
+    body=OCTETS,
+    responses={204: None},
+    response_headers={204: {**_TUS_HEADERS, **_OFFSET, **_EXPIRES}},
+    errors={
+        **_REFUSALS,
+        409: "`Upload-Offset` is not the upload's offset.",
+        413: "The body passes `Upload-Length`; nothing beyond it is kept.",
+        415: "Not `application/offset+octet-stream`; or the content is not MP4/MOV "
+        "(judged at the first 64 KiB; the upload is deleted).",
+        423: "Another PATCH of this upload is running.",
+        460: "The body does not match its `Upload-Checksum`; it was discarded.",
+        507: "The disk filled.",
+    },
+)
 @tus()
-async def patch(request: web.Request, principal: Principal) -> web.StreamResponse:
+async def patch_upload(request: web.Request, principal: Principal) -> web.StreamResponse:
     _check_content_type(request)
     sent_offset = protocol.upload_offset(request.headers)
     ctx = context(request)
@@ -133,8 +253,17 @@ async def patch(request: web.Request, principal: Principal) -> web.StreamRespons
 
 
 @routes.delete("/api/uploads/{upload_id}")
+@declare(
+    summary="Terminate an upload: its bytes are deleted",
+    tags=["uploads"],
+    path=UploadPath,
+    headers=VersionHeaders,
+    responses={204: None},
+    response_headers={204: _TUS_HEADERS},
+    errors={**_REFUSALS, 409: "The upload belongs to a job now."},
+)
 @tus()
-async def delete(request: web.Request, principal: Principal) -> web.StreamResponse:
+async def delete_upload(request: web.Request, principal: Principal) -> web.StreamResponse:
     ctx = context(request)
     row = await lifecycle.visible_upload(ctx, principal, request.match_info["upload_id"])
     await lifecycle.terminate(ctx, row)

@@ -10,6 +10,27 @@ from service.errors import BadRequest, TooManyFiles, UploadNotUsable
 from service.uploads.intake import DEFAULT_VARIATIONS, MAX_VARIATIONS
 
 MAX_BODY_BYTES = 64 * 2**10
+# What the OpenAPI document publishes for this body (the parser below is the authority).
+JOB_FROM_UPLOADS_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "uploads": {
+            "type": "array",
+            "items": {"type": "string", "format": "uuid"},
+            "minItems": 1,
+            "uniqueItems": True,
+            "description": "Ids of your finished tus uploads, each in no other job.",
+        },
+        "variations": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": MAX_VARIATIONS,
+            "default": DEFAULT_VARIATIONS,
+        },
+    },
+    "required": ["uploads"],
+    "additionalProperties": False,
+}
 
 
 @dataclass(frozen=True)

@@ -183,11 +183,13 @@ async def test_a_length_that_would_eat_the_disk_reserve_is_507(
     from tests.accounts.support import bearer, log_in, make_user
 
     free = shutil.disk_usage(settings.data_dir).free
-    reserved = settings.model_copy(update={"upload_reserve_bytes": free - 10_000})
+    # the reserve is all the free space: any length eats into it (others' files may come
+    # and go meanwhile, so the length is large enough to outweigh them)
+    reserved = settings.model_copy(update={"upload_reserve_bytes": free})
     client = await aiohttp_client(create_app(reserved, clock=clock))
     await make_user(_pool(client), "bob")
     headers = bearer(await log_in(client, "bob"))
-    response = await create(client, headers, 100_000)
+    response = await create(client, headers, 200 * 2**20)
     await assert_error(response, 507, "insufficient_storage")
     assert await _pool(client).fetchval("SELECT count(*) FROM tus_uploads") == 0
 

@@ -9,7 +9,7 @@ from aiohttp import web
 from service.bootstrap import running_services
 from service.clock import Clock
 from service.contract import docs as contract_docs
-from service.http import auth_routes, cancel, download, health, jobs, uploads
+from service.http import auth_routes, cancel, download, health, jobs, live, uploads
 from service.http.errors import error_middleware
 from service.http.keys import SERVICES
 from service.settings import Settings
@@ -21,6 +21,7 @@ ROUTE_TABLES: list[web.RouteTableDef] = [
     download.routes,
     contract_docs.routes,  # issue 14: /api/openapi.json, /api/docs
     cancel.routes,  # issue 10
+    live.routes,  # issue 10
     uploads.routes,  # tus resumable uploads (issue 11)
 ]
 
@@ -40,7 +41,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app = web.Application(middlewares=[error_middleware])
     app.cleanup_ctx.append(_services_ctx(settings, clock))
     app.cleanup_ctx.append(auth_routes.accounts_ctx)
-    app[uploads.HASHES] = uploads.HashCache()
+    app.cleanup_ctx.append(live.live_ctx)  # issue 10: the shared reader of live streams
+    app.on_shutdown.append(live.close_streams)
+    app[uploads.HASHES] = uploads.HashCache()  # issue 11: running hashes of tus uploads
     for table in ROUTE_TABLES:
         app.add_routes(table)
     return app

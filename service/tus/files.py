@@ -13,6 +13,7 @@ import errno
 import fcntl
 import hashlib
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -116,21 +117,13 @@ def remove(path: Path) -> None:
     path.unlink(missing_ok=True)
 
 
-def link_into_job(links: list[tuple[Path, Path]]) -> None:
-    """Give each finished upload its name in the job's folder without copying a byte (a
-    hard link on the same volume), then make the names durable. The bytes were fsynced
-    before the upload's last offset was recorded."""
-    made: list[Path] = []
-    try:
-        for source, target in links:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.link(source, target)
-            made.append(target)
-        for folder in {t.parent for _, t in links}:
-            sync_directory(folder)
-    except BaseException:
-        unlink_all(made)
-        raise
+def stage(path: Path) -> Path:
+    """A second name for a finished upload's bytes (a hard link, no copy), for the store
+    to consume: the disk store renames it into the job's folder, a bucket uploads it. The
+    tus name stays until the job is committed, so a failure leaves the upload whole."""
+    staged = path.with_name(f"{path.name}.{uuid.uuid4().hex}.staged")
+    os.link(path, staged)
+    return staged
 
 
 def unlink_all(paths: list[Path]) -> None:

@@ -1,16 +1,16 @@
 """Make a job of finished resumable uploads: the same `UploadReceived` as multipart.
 
 One transaction locks the upload rows, appends the job's first event and marks the rows
-as taken, so an upload joins at most one job and is never half-taken. The bytes are not
-copied: each finished file gets a hard link at `uploads/<job>/<upload-id><ext>`, made
-durable before the transaction commits; the tus name is unlinked after. A failure before
-the commit removes the links, leaving the uploads as they were.
+as taken, so an upload joins at most one job and is never half-taken. Each finished file
+is handed to the object store under `uploads/<job>/<upload-id><ext>` through a second
+name (a hard link): on the local disk the store renames it into place, so no byte is
+copied; a bucket uploads it. The tus name is unlinked once the transaction commits; a
+failure before deletes the stored objects, leaving the uploads as they were.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from datetime import timedelta
@@ -23,6 +23,7 @@ from service.events.append import NO_STREAM, append_batch
 from service.events.base import EventMetadata, NewEvent
 from service.events.job import StoredUpload, UploadReceived, job_stream
 from service.events.store import AppendResult, encode_batch
+from service.storage.keys import upload_key
 from service.tus import files, rows
 from service.tus.receive import UploadContext
 from service.uploads.receive import ReceivedJob
@@ -78,31 +79,37 @@ async def _create(
     request_id: str,
 ) -> ReceivedJob:
     job_id = uuid.uuid4()
-    data_dir = services.settings.data_dir
-    job_dir = services.settings.uploads_dir / str(job_id)
-    links: list[tuple[Path, Path]] = []
+    staged: list[Path] = []
+    keys: list[str] = []
+    sources: list[Path] = []
     async with services.database.pool.acquire() as conn:
         try:
             async with conn.transaction():
                 found = await rows.get_many(conn, upload_ids, lock=True)
                 taken = [_check(found.get(i), i, principal, services) for i in upload_ids]
-                links = [(ctx.path(r), job_dir / f"{r.upload_id}{r.extension}") for r in taken]
-                await asyncio.to_thread(files.link_into_job, links)
+                stored = []
+                for row in taken:
+                    sources.append(ctx.path(row))
+                    staged.append(await asyncio.to_thread(files.stage, ctx.path(row)))
+                    key = upload_key(job_id, row.upload_id, row.extension or "")
+                    obj = await services.storage.put_file(key, staged[-1])
+                    keys.append(key)
+                    stored.append(
+                        StoredUpload(
+                            file_id=row.upload_id,
+                            name=row.filename,
+                            size=row.length,
+                            sha256=row.sha256 or "",
+                            key=key,
+                            etag=obj.etag,
+                        )
+                    )
                 received_at = services.clock.now()
                 event = UploadReceived(
                     job_id=job_id,
                     owner_id=principal.user_id,
                     variations_per_video=variations,
-                    files=tuple(
-                        StoredUpload(
-                            file_id=r.upload_id,
-                            name=r.filename,
-                            size=r.length,
-                            sha256=r.sha256 or "",
-                            path=target.relative_to(data_dir).as_posix(),
-                        )
-                        for r, (_, target) in zip(taken, links, strict=True)
-                    ),
+                    files=tuple(stored),
                     received_at=received_at,
                     expires_at=received_at + timedelta(seconds=services.settings.retention_s),
                 )
@@ -116,11 +123,10 @@ async def _create(
                 )
                 await conn.execute(_TAKE, job_id, upload_ids)
         except BaseException:
-            await asyncio.to_thread(files.unlink_all, [target for _, target in links])
-            await asyncio.to_thread(_remove_empty, job_dir)
+            await asyncio.shield(_undo(services, keys, staged))
             raise
     services.store.committed_elsewhere()
-    await asyncio.to_thread(files.unlink_all, [source for source, _ in links])
+    await asyncio.to_thread(files.unlink_all, staged + sources)
     for upload_id in upload_ids:
         ctx.hashes.forget(upload_id)
     log.info("job %s made of %d upload(s)", job_id, len(upload_ids),
@@ -129,6 +135,10 @@ async def _create(
     return ReceivedJob(event, appended)
 
 
-def _remove_empty(folder: Path) -> None:
-    with contextlib.suppress(OSError):  # not empty or never made: nothing of ours is left
-        folder.rmdir()
+async def _undo(services: Services, keys: list[str], staged: list[Path]) -> None:
+    """Before the commit: the stored objects go, the uploads stay as they were."""
+    try:
+        if keys:
+            await services.storage.delete(keys)
+    finally:
+        await asyncio.to_thread(files.unlink_all, staged)

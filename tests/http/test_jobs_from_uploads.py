@@ -59,13 +59,13 @@ async def test_a_job_of_finished_uploads_records_the_same_upload_received_as_mul
         ("ad.mp4", len(mp4), sha256(mp4)),
         ("ad.mp4", len(mov), sha256(mov)),
     ]
-    assert [f.path for f in event.files] == [
+    assert [f.key for f in event.files] == [
         f"uploads/{body['job_id']}/{first}.mp4",
         f"uploads/{body['job_id']}/{second}.mov",
     ]
     # And the bytes moved without a copy: the same inodes, no tus name left
     for f, inode, data in zip(event.files, inodes, (mp4, mov), strict=True):
-        path = settings.data_dir / f.path
+        path = settings.data_dir / f.key
         assert path.stat().st_ino == inode and path.stat().st_nlink == 1
         assert path.read_bytes() == data
     assert list(settings.tus_dir.iterdir()) == []
@@ -95,6 +95,7 @@ async def test_an_unfinished_upload_is_409_naming_it_and_nothing_is_made(
     assert await client.app[SERVICES].database.pool.fetchval("SELECT count(*) FROM events") == 0
     assert (settings.tus_dir / done).exists() and stored(settings, location).exists()
     assert sorted(p.name for p in settings.uploads_dir.iterdir()) == ["tus"]
+    assert sorted(p.name for p in settings.tus_dir.iterdir()) == sorted([done, half])
     # and the finished one is still free for a job
     assert (await make_job(client, alice_headers, {"uploads": [done]})).status == 202
 

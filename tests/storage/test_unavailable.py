@@ -50,6 +50,14 @@ async def test_readyz_reports_the_bucket_reachable(
     assert body["storage"] == {"ok": True, "backend": "s3"}
 
 
+async def test_readyz_reports_the_local_disk_by_default(
+    aiohttp_client: Any, settings: Settings
+) -> None:
+    client = await aiohttp_client(create_app(settings))
+    body = await (await client.get("/readyz")).json()
+    assert body["storage"] == {"ok": True, "backend": "disk"}
+
+
 async def test_readyz_is_unavailable_while_the_bucket_is_down(
     aiohttp_client: Any, settings: Settings, tmp_path: Path
 ) -> None:

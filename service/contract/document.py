@@ -34,6 +34,11 @@ SECURITY_SCHEMES: dict[str, Any] = {
         "description": "The page's HttpOnly session cookie (`POST /api/auth/login` with "
         "`cookie: true`); a write that relies on it must send this service's `Origin`.",
     },
+    "metrics": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "`VR_METRICS_TOKEN`; without it set, loopback clients need none.",
+    },
     "link": {
         "type": "apiKey",
         "in": "query",
@@ -44,6 +49,7 @@ SECURITY_SCHEMES: dict[str, Any] = {
 SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "bearer": [{"bearer": []}, {"session": []}],
     "bearer_or_link": [{"bearer": []}, {"session": []}, {"link": []}],
+    "metrics": [{"metrics": []}, {}],
     "none": [],
 }
 _METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}

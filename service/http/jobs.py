@@ -26,6 +26,7 @@ from service.http.job_models import (
     JobPath,
 )
 from service.http.keys import SERVICES
+from service.metrics import catalogue as metrics
 from service.projections.job_state import JobState
 from service.uploads import idempotency
 from service.uploads.intake import open_multipart
@@ -86,13 +87,15 @@ async def create_job(request: web.Request) -> web.Response:
     key = idempotency.check_key(request.headers.get(idempotency.HEADER))
 
     async def create() -> idempotency.Response:
-        received = await receive_job(
-            services,
-            principal,
-            open_multipart(request),
-            content_length=request.content_length,
-            request_id=request[REQUEST_ID],
-        )
+        with metrics.UPLOADS_IN_PROGRESS.track_inprogress():
+            received = await receive_job(
+                services,
+                principal,
+                open_multipart(request),
+                content_length=request.content_length,
+                request_id=request[REQUEST_ID],
+            )
+        metrics.UPLOAD_BYTES.inc(sum(f.size for f in received.event.files))
         return 202, job_presenter.created(received.event)
 
     status, body = await idempotency.run_once(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from service.events.job import (
     job_stream,
 )
 from service.events.store import EventStore
+from service.metrics import catalogue as metrics
 from service.processing.claim import Claim
 from service.processing.plan import Variation, output_path, still_to_render
 from service.processing.probe import probe_duration
@@ -98,6 +100,8 @@ class JobRunner:
             if error is not None:
                 errors.append(FileError(file_id=file_id, message=error[:MAX_ERROR_CHARS]))
         outcome = await self._finish(attempt, errors)
+        age_s = (self._now() - job.created_at).total_seconds()
+        metrics.JOB_DURATION.labels(outcome).observe(age_s)
         log.info(
             "job %s %s (attempt %d, %d output(s), %d failed file(s))",
             job.job_id,
@@ -139,6 +143,7 @@ class JobRunner:
         try:
             duration_s = await probe_duration(settings.ffmpeg, source)
         except ProbeFailed as exc:
+            metrics.JOB_FAILURES.labels(exc.code).inc()
             return _describe(exc)
         timeout_s = RENDER_TIMEOUT_BASE_S + RENDER_TIMEOUT_PER_VIDEO_S * duration_s
         for variation in variations:
@@ -147,6 +152,7 @@ class JobRunner:
             relative = output_path(attempt.job_id, file.file_id, variation.index, attempt.number)
             target = settings.data_dir / relative
             await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
+            started = time.perf_counter()
             try:
                 rendered = await render_variation(
                     settings.ffmpeg,
@@ -158,9 +164,11 @@ class JobRunner:
                     cancel=attempt.cancel,
                 )
             except RenderFailed as exc:
+                metrics.JOB_FAILURES.labels(exc.code).inc()
                 return _describe(exc)
             except RenderCancelled:
                 return None
+            metrics.RENDER_DURATION.observe(time.perf_counter() - started)
             await self._record(attempt, variation, relative, rendered)
         return None
 

@@ -62,6 +62,7 @@ UPLOAD_FORM = Raw(
             "variations": {"type": "integer", "minimum": 1, "maximum": 20, "default": 5},
         },
         "required": ["videos"],
+        "additionalProperties": False,
     },
 )
 

@@ -98,6 +98,10 @@ class Settings(BaseSettings):
         le=65535,
         description="Also serve `/metrics` alone on this port (worker and reactors processes).",
     )
+    # --- live streams (issue 10) ---
+    live_heartbeat_s: float = Field(
+        default=15.0, gt=0, description="Live streams send a heartbeat comment this often."
+    )
 
     @field_validator("database_url")
     @classmethod

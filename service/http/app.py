@@ -9,7 +9,7 @@ from aiohttp import web
 from service.bootstrap import running_services
 from service.clock import Clock
 from service.contract import docs as contract_docs
-from service.http import auth_routes, cancel, download, health, jobs
+from service.http import auth_routes, cancel, download, health, jobs, live
 from service.http.errors import error_middleware
 from service.http.keys import SERVICES
 from service.metrics import endpoint as metrics_endpoint
@@ -23,6 +23,7 @@ ROUTE_TABLES: list[web.RouteTableDef] = [
     contract_docs.routes,  # issue 14: /api/openapi.json, /api/docs
     metrics_endpoint.routes,  # issue 14: /metrics
     cancel.routes,  # issue 10
+    live.routes,  # issue 10
 ]
 
 
@@ -42,6 +43,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app = web.Application(middlewares=[metrics_endpoint.metrics_middleware, error_middleware])
     app.cleanup_ctx.append(_services_ctx(settings, clock))
     app.cleanup_ctx.append(auth_routes.accounts_ctx)
+    app.cleanup_ctx.append(live.live_ctx)  # issue 10: the shared reader of live streams
+    app.on_shutdown.append(live.close_streams)
     for table in ROUTE_TABLES:
         app.add_routes(table)
     return app

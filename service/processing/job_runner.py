@@ -40,6 +40,7 @@ from service.metrics import catalogue as metrics
 from service.processing.claim import Claim
 from service.processing.plan import Variation, output_path, still_to_render
 from service.processing.probe import probe_duration
+from service.processing.progress import JobProgress, Publish
 from service.processing.render import RenderCancelled, RenderedFile, render_variation
 
 log = logging.getLogger(__name__)
@@ -69,10 +70,18 @@ class RenderSettings:
 class JobRunner:
     """Turns a Claim into outputs and events."""
 
-    def __init__(self, store: EventStore, settings: RenderSettings, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        settings: RenderSettings,
+        clock: Clock,
+        *,
+        progress: Publish | None = None,
+    ) -> None:
         self._store = store
         self._settings = settings
         self._clock = clock
+        self._publish = progress
 
     async def run(self, claim: Claim, cancel: asyncio.Event | None = None) -> Outcome:
         job = claim.job
@@ -92,6 +101,14 @@ class JobRunner:
                 extra={"action": "worker.leftovers_removed"},
             )
         attempt = _Attempt(self._store, claim, self._settings.worker, cancel)
+        if self._publish is not None:
+            attempt.progress = JobProgress(
+                job.job_id,
+                job.owner_id,
+                total=len(job.files) * job.variations_per_video,
+                done=len(job.outputs),
+                publish=self._publish,
+            )
         errors: list[FileError] = []
         for file_id, variations in _by_file(still_to_render(job)):
             if cancel.is_set():
@@ -152,6 +169,9 @@ class JobRunner:
             relative = output_path(attempt.job_id, file.file_id, variation.index, attempt.number)
             target = settings.data_dir / relative
             await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
+            progress = attempt.progress
+            if progress is not None:
+                progress.start(file.file_id, variation.index, duration_s)
             started = time.perf_counter()
             try:
                 rendered = await render_variation(
@@ -162,6 +182,7 @@ class JobRunner:
                     threads=settings.threads,
                     timeout_s=timeout_s,
                     cancel=attempt.cancel,
+                    on_progress=progress.update if progress is not None else None,
                 )
             except RenderFailed as exc:
                 metrics.JOB_FAILURES.labels(exc.code).inc()
@@ -170,6 +191,8 @@ class JobRunner:
                 return None
             metrics.RENDER_DURATION.observe(time.perf_counter() - started)
             await self._record(attempt, variation, relative, rendered)
+            if progress is not None:
+                progress.finished_one()
         return None
 
     async def _record(
@@ -211,6 +234,7 @@ class _Attempt:
         self.version = claim.job.version
         self.outputs = len(claim.job.outputs)
         self.cancel = cancel
+        self.progress: JobProgress | None = None
         self._metadata = EventMetadata(
             correlation_id=str(self.job_id),
             causation_id=str(claim.started_event_id),

@@ -186,6 +186,9 @@ def _config(work: Path, job_id: str) -> Path:
     path = work / "schemathesis.toml"
     path.write_text(
         f"""
+# Live streams (Server-Sent Events) never end by themselves: read a few events, move on.
+max-stream-events = 3
+
 [dictionaries.jobs]
 values = ["{job_id}"]
 

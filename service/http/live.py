@@ -72,6 +72,15 @@ STREAM = Raw(
     "Server-Sent Events: `snapshot` (unless resuming), then `<event type>` messages with "
     "`id:` = log position and data = the `/events` record, `progress` messages without "
     "an id, and `: ping` heartbeats.",
+    {  # one message of the stream (what an EventSource client receives)
+        "type": "object",
+        "properties": {
+            "event": {"type": "string"},
+            "id": {"type": "string", "pattern": "^[0-9]+$"},
+            "data": {"type": "string", "contentMediaType": "application/json"},
+            "retry": {"type": "integer"},
+        },
+    },
     headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
 )
 LIVE_ERRORS = {
@@ -166,6 +175,8 @@ async def all_live(request: web.Request) -> web.StreamResponse:
 
 async def _resume_point(request: web.Request) -> Checkpoint | None:
     """Where the client left off, or None for a fresh stream (which gets a snapshot)."""
+    if (after := request.query.get("after")) is not None:
+        parse_position(after, "after")  # a malformed `after` is refused even if the header wins
     raw, field = request.headers.get(LAST_EVENT_ID), LAST_EVENT_ID
     if raw is None:
         raw, field = request.query.get("after"), "after"

@@ -186,7 +186,8 @@ def _config(work: Path, job_id: str) -> Path:
     path = work / "schemathesis.toml"
     path.write_text(
         f"""
-# Live streams (Server-Sent Events) never end by themselves: read a few events, move on.
+# Live streams (Server-Sent Events) never end by themselves: read a few events, or for
+# one second, and move on.
 max-stream-events = 3
 
 [dictionaries.jobs]
@@ -204,6 +205,12 @@ values = ["init.js", "swagger-ui.css", "LICENSE", "NOTICE"]
 [[operations]]
 include-name = "POST /api/jobs"
 checks.positive_data_acceptance.expected-statuses = [{ACCEPTED}, "413", "415"]
+
+# a live stream resumes only from a position the service sent (an `id:` of its own);
+[[operations]]
+include-tag = "live"
+request-timeout = 1.0
+checks.positive_data_acceptance.expected-statuses = [{ACCEPTED}, "400"]
 
 # a list cursor must be one the service handed out (it is opaque).
 [[operations]]

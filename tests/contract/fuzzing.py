@@ -79,8 +79,8 @@ def fuzz_service(
             base = f"http://127.0.0.1:{result.port}"
             _wait_for(f"{base}/readyz", timeout_s=90)
             token, logout_token = _log_in(base), _log_in(base)
-            job_id = _render_one_job(base, token, clip)
-            config = _config(work, job_id)
+            job_id, file_id = _render_one_job(base, token, clip)
+            config = _config(work, job_id, file_id)
             started = time.monotonic()
             main = _schemathesis(base, config, token, work / "main", max_examples, seed,
                                  workers, ["--exclude-path", LOGOUT])  # fmt: skip
@@ -152,7 +152,8 @@ def _log_in(base: str) -> str:
     return str(answer["token"])
 
 
-def _render_one_job(base: str, token: str, clip: Path) -> str:
+def _render_one_job(base: str, token: str, clip: Path) -> tuple[str, str]:
+    """Upload `clip` for one variation and wait until it is rendered: (job id, file id)."""
     boundary = uuid.uuid4().hex
     body = (
         (
@@ -167,13 +168,14 @@ def _render_one_job(base: str, token: str, clip: Path) -> str:
         "Authorization": f"Bearer {token}",
         "Content-Type": f"multipart/form-data; boundary={boundary}",
     }
-    job_id = str(_request(f"{base}/api/jobs", data=body, headers=headers)["job_id"])
+    created = _request(f"{base}/api/jobs", data=body, headers=headers)
+    job_id, file_id = str(created["job_id"]), str(created["files"][0]["id"])
     deadline = time.monotonic() + 120
     while _request(f"{base}/api/jobs/{job_id}", headers=headers)["status"] != "completed":
         if time.monotonic() > deadline:
             raise TimeoutError(f"job {job_id} did not complete")
         time.sleep(0.2)
-    return job_id
+    return job_id, file_id
 
 
 # schemathesis's default for positive_data_acceptance, which two operations extend
@@ -181,7 +183,7 @@ _DEFAULT_ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 ACCEPTED = ", ".join(f'"{status}"' for status in _DEFAULT_ACCEPTED)
 
 
-def _config(work: Path, job_id: str) -> Path:
+def _config(work: Path, job_id: str, file_id: str) -> Path:
     """Real values for path parameters most of the time, so handlers are reached."""
     path = work / "schemathesis.toml"
     path.write_text(
@@ -193,11 +195,19 @@ max-stream-events = 3
 [dictionaries.jobs]
 values = ["{job_id}"]
 
+[dictionaries.files]
+values = ["{file_id}"]
+
+[dictionaries.variations]
+values = [1]
+
 [dictionaries.assets]
 values = ["init.js", "swagger-ui.css", "LICENSE", "NOTICE"]
 
 [parameters]
 "path.job_id" = {{ dictionary = "jobs", probability = 0.8 }}
+"path.file_id" = {{ dictionary = "files", probability = 0.8 }}
+"path.variation" = {{ dictionary = "variations", probability = 0.8 }}
 "path.asset" = {{ dictionary = "assets", probability = 0.8 }}
 
 # What a schema cannot say, so schema-valid requests may still be refused:

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "fuzz-password-1"
 ERROR_LINE = re.compile(r"^\S+ \S+ (ERROR|CRITICAL) ", re.MULTILINE)
 LOGOUT = "/api/auth/logout"
+HOOKS = "tests.contract.fuzz_hooks"  # a serializer for tus PATCH bodies
 
 
 @dataclass
@@ -181,6 +182,12 @@ def _render_one_job(base: str, token: str, clip: Path) -> tuple[str, str]:
 # schemathesis's default for positive_data_acceptance, which two operations extend
 _DEFAULT_ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 ACCEPTED = ", ".join(f'"{status}"' for status in _DEFAULT_ACCEPTED)
+# and for negative_data_rejection
+_DEFAULT_REJECTED = ["400", "401", "403", "404", "405", "406", "409", "415", "422", "428", "429",
+                     "5xx"]  # fmt: skip
+REJECTED = ", ".join(f'"{status}"' for status in _DEFAULT_REJECTED)
+# and for missing_required_header
+MISSING = ", ".join(f'"{status}"' for status in ["400", "401", "403", "406", "415", "422"])
 
 
 def _config(work: Path, job_id: str, file_id: str) -> Path:
@@ -211,16 +218,25 @@ values = ["init.js", "swagger-ui.css", "LICENSE", "NOTICE"]
 "path.asset" = {{ dictionary = "assets", probability = 0.8 }}
 
 # What a schema cannot say, so schema-valid requests may still be refused:
-# an upload's bytes must be an MP4 or MOV (415) within the configured limits (413);
+# an upload's bytes must be an MP4 or MOV (415) within the configured limits (413), and a
+# JSON job names tus uploads the caller finished (400 unknown_upload);
 [[operations]]
 include-name = "POST /api/jobs"
-checks.positive_data_acceptance.expected-statuses = [{ACCEPTED}, "413", "415"]
+checks.positive_data_acceptance.expected-statuses = [{ACCEPTED}, "400", "413", "415"]
 
 # a live stream resumes only from a position the service sent (an `id:` of its own);
 [[operations]]
 include-tag = "live"
 request-timeout = 1.0
 checks.positive_data_acceptance.expected-statuses = [{ACCEPTED}, "400"]
+
+# tus answers a wrong or missing Tus-Resumable with 412, as the protocol says; upload ids,
+# checksums and metadata (base64 of a usable file name) must be real (404, 460, 400).
+[[operations]]
+include-path-regex = "^/api/uploads"
+checks.negative_data_rejection.expected-statuses = [{REJECTED}, "412"]
+checks.missing_required_header.expected-statuses = [{MISSING}, "412"]
+checks.positive_data_acceptance.expected-statuses = [{ACCEPTED}, "400", "460"]
 
 # a list cursor must be one the service handed out (it is opaque).
 [[operations]]
@@ -257,7 +273,8 @@ def _schemathesis(
         *selection,
         *(["--seed", str(seed)] if seed is not None else []),
     ]  # fmt: skip
-    done = subprocess.run(command, cwd=out, capture_output=True, text=True, timeout=3600)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SCHEMATHESIS_HOOKS": HOOKS}
+    done = subprocess.run(command, cwd=out, env=env, capture_output=True, text=True, timeout=3600)
     if not report.exists():
         raise RuntimeError(f"schemathesis wrote no report:\n{done.stdout}\n{done.stderr}")
     return json.loads(report.read_text()), events, done.stdout

@@ -12,7 +12,7 @@ from tests.clips import TinyClips
 from tests.contract.fuzzing import FuzzResult, fuzz_service
 from tests.metrics.support import parse, value
 
-MAX_EXAMPLES = 6  # per operation and phase: a few hundred cases, ~25 s of fuzzing here
+MAX_EXAMPLES = 4  # per operation and phase: ~500 cases, ~30 s of fuzzing on the 2-core machine
 
 
 def _serve_answers_protocol_errors_in_json(result: FuzzResult) -> None:

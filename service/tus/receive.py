@@ -90,7 +90,7 @@ async def receive(
         patch = _Patch(ctx, current, target, checksum)
         await patch.start()
         await patch.run(body)
-        return await rows.get(ctx.pool, row.upload_id) or current
+        return patch.row
     finally:
         await asyncio.shield(asyncio.to_thread(target.close))
 
@@ -220,19 +220,22 @@ class _Patch:
             return
         await asyncio.to_thread(self.target.sync)
         complete = self.written == self.row.length
+        expires_at = self.ctx.clock.now() + self.ctx.expiry
         moved = await rows.advance(
             self.ctx.pool,
             self.row.upload_id,
             old=self.durable,
             new=self.written,
-            expires_at=self.ctx.clock.now() + self.ctx.expiry,
+            expires_at=expires_at,
             extension=self.extension,
             sha256=self.sha256.hexdigest() if complete else None,
         )
         if not moved:
             raise NotFound("no such upload")  # deleted or expired while this body arrived
         self.durable = self.written
-        self.row = dataclasses.replace(self.row, offset=self.written, extension=self.extension)
+        self.row = dataclasses.replace(
+            self.row, offset=self.written, extension=self.extension, expires_at=expires_at
+        )
         self.ctx.hashes.remember(self.row.upload_id, self.written, self.sha256)
 
     async def _keep_what_arrived(self) -> None:

@@ -47,30 +47,30 @@ def create(path: Path) -> None:
 
 
 class PatchTarget:
-    """One PATCH's open, locked file, positioned at the durable offset."""
+    """One PATCH's open, locked upload file."""
 
-    def __init__(self, path: Path, offset: int, name: str) -> None:
-        """Open and lock `path`, then cut anything past `offset`: bytes a crashed or failed
-        PATCH wrote but never recorded. 423 if another request holds the lock."""
-        self.name = name
+    def __init__(self, path: Path) -> None:
+        """Open and lock `path`: 404 if it is gone, 423 if another request holds it."""
+        self.name = path.name
+        self.position = 0
         try:
             self.fd = os.open(path, os.O_RDWR)  # never O_CREAT: a deleted upload stays gone
         except FileNotFoundError:
             raise NotFound("no such upload") from None
         try:
-            try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise UploadLocked() from None
-            size = os.fstat(self.fd).st_size
-            if size < offset:
-                raise OSError(errno.EIO, f"upload file shorter ({size}) than its offset {offset}")
-            os.ftruncate(self.fd, offset)
-            os.lseek(self.fd, offset, os.SEEK_SET)
-            self.position = offset
-        except BaseException:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
             os.close(self.fd)
-            raise
+            raise UploadLocked() from None
+
+    def prepare(self, offset: int) -> None:
+        """Cut anything past the recorded `offset` (bytes a crashed or failed PATCH wrote
+        but never recorded) and write from there. Only under the lock, with the offset
+        read under it."""
+        size = os.fstat(self.fd).st_size
+        if size < offset:
+            raise OSError(errno.EIO, f"upload file shorter ({size}) than its offset {offset}")
+        self.truncate(offset)
 
     def write(self, chunk: bytes | bytearray) -> None:
         """Append `chunk`, and start writing it back to the disk at once (Linux), so the

@@ -1,5 +1,10 @@
 """Render one claimed job: probe each upload, render what the log does not record yet,
-record each output the moment it exists, then record how the job ended.
+record each output once it exists, then record how the job ended.
+
+Renders take the worker's render slots: with several slots a job renders several
+variations at once, of one upload or of several, so one job alone keeps every core busy.
+Each upload's outputs are still recorded in variation order whatever finishes first; a
+render that fails ends its upload's other renders and removes what they made.
 
 Every append expects the version this attempt last wrote, so the attempt is fenced: if
 another worker reclaimed the job (this one lost its lease without noticing), the next
@@ -21,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
 from pathlib import Path
+from typing import Any
 
 from service.clock import Clock
 from service.errors import ProbeFailed, ProcessingError, RenderFailed, WrongExpectedVersion
@@ -67,10 +73,18 @@ class RenderSettings:
 class JobRunner:
     """Turns a Claim into outputs and events."""
 
-    def __init__(self, store: EventStore, settings: RenderSettings, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        settings: RenderSettings,
+        clock: Clock,
+        slots: asyncio.Semaphore | None = None,
+    ) -> None:
         self._store = store
         self._settings = settings
         self._clock = clock
+        self._slots = slots or asyncio.Semaphore(1)
+        """Renders running at once, shared by every job of the worker."""
 
     async def run(self, claim: Claim, cancel: asyncio.Event | None = None) -> Outcome:
         job = claim.job
@@ -90,13 +104,19 @@ class JobRunner:
                 extra={"action": "worker.leftovers_removed"},
             )
         attempt = _Attempt(self._store, claim, self._settings.worker, cancel)
-        errors: list[FileError] = []
-        for file_id, variations in _by_file(still_to_render(job)):
-            if cancel.is_set():
-                break
-            error = await self._render_file(attempt, variations)
-            if error is not None:
-                errors.append(FileError(file_id=file_id, message=error[:MAX_ERROR_CHARS]))
+        files = [
+            asyncio.create_task(self._render_file(attempt, variations))
+            for _, variations in _by_file(still_to_render(job))
+        ]
+        try:
+            failures = await asyncio.gather(*files)  # on an exception the rest stop below
+        finally:
+            await asyncio.shield(_cancel_and_wait(files))
+        errors = [
+            FileError(file_id=file_id, message=error[:MAX_ERROR_CHARS])
+            for file_id, error in failures
+            if error is not None
+        ]
         outcome = await self._finish(attempt, errors)
         log.info(
             "job %s %s (attempt %d, %d output(s), %d failed file(s))",
@@ -131,38 +151,63 @@ class JobRunner:
                 continue  # write the cancelled finish instead
             return outcome
 
-    async def _render_file(self, attempt: _Attempt, variations: list[Variation]) -> str | None:
-        """Render one upload's missing variations; the error message if the file failed."""
+    async def _render_file(
+        self, attempt: _Attempt, variations: list[Variation]
+    ) -> tuple[uuid.UUID, str | None]:
+        """Render one upload's missing variations: (file id, error message if it failed)."""
         settings = self._settings
         file = variations[0].file
         source = settings.data_dir / file.upload_path
+        if attempt.cancel.is_set():
+            return file.file_id, None
         try:
             duration_s = await probe_duration(settings.ffmpeg, source)
         except ProbeFailed as exc:
-            return _describe(exc)
+            return file.file_id, _describe(exc)
         timeout_s = RENDER_TIMEOUT_BASE_S + RENDER_TIMEOUT_PER_VIDEO_S * duration_s
-        for variation in variations:
+        renders = [
+            asyncio.create_task(self._render_one(attempt, variation, source, timeout_s))
+            for variation in variations
+        ]
+        recorded = 0
+        try:
+            for variation, render in zip(variations, renders, strict=True):
+                try:
+                    relative, rendered = await render
+                except RenderFailed as exc:
+                    return file.file_id, _describe(exc)
+                except RenderCancelled:
+                    return file.file_id, None
+                await self._record(attempt, variation, relative, rendered)
+                recorded += 1
+        finally:
+            # The renders not recorded (a failure, a cancel, a fenced attempt) stop, and
+            # the files of those that had finished go.
+            await asyncio.shield(_discard_renders(renders[recorded:]))
+        return file.file_id, None
+
+    async def _render_one(
+        self, attempt: _Attempt, variation: Variation, source: Path, timeout_s: float
+    ) -> tuple[str, RenderedFile]:
+        """Wait for a render slot, then render: (data-dir-relative path, the file)."""
+        settings = self._settings
+        file_id = variation.file.file_id
+        relative = output_path(attempt.job_id, file_id, variation.index, attempt.number)
+        target = settings.data_dir / relative
+        async with self._slots:
             if attempt.cancel.is_set():
-                return None
-            relative = output_path(attempt.job_id, file.file_id, variation.index, attempt.number)
-            target = settings.data_dir / relative
+                raise RenderCancelled()
             await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
-            try:
-                rendered = await render_variation(
-                    settings.ffmpeg,
-                    source,
-                    target,
-                    variation.effects,
-                    threads=settings.threads,
-                    timeout_s=timeout_s,
-                    cancel=attempt.cancel,
-                )
-            except RenderFailed as exc:
-                return _describe(exc)
-            except RenderCancelled:
-                return None
-            await self._record(attempt, variation, relative, rendered)
-        return None
+            rendered = await render_variation(
+                settings.ffmpeg,
+                source,
+                target,
+                variation.effects,
+                threads=settings.threads,
+                timeout_s=timeout_s,
+                cancel=attempt.cancel,
+            )
+        return relative, rendered
 
     async def _record(
         self, attempt: _Attempt, variation: Variation, relative: str, rendered: RenderedFile
@@ -203,6 +248,7 @@ class _Attempt:
         self.version = claim.job.version
         self.outputs = len(claim.job.outputs)
         self.cancel = cancel
+        self._appending = asyncio.Lock()  # renders end together; appends go one at a time
         self._metadata = EventMetadata(
             correlation_id=str(self.job_id),
             causation_id=str(claim.started_event_id),
@@ -220,24 +266,25 @@ class _Attempt:
         """
         stream = job_stream(self.job_id)
         new = NewEvent.of(event, metadata=self._metadata)
-        while True:
-            try:
-                result = await asyncio.shield(self._store.append(stream, [new], self.version))
-            except WrongExpectedVersion as exc:
-                if not await self._adopt_cancel(stream):
-                    log.warning(
-                        "job %s: attempt %d was overtaken (stream at %s); stopping it",
-                        self.job_id,
-                        self.number,
-                        exc.actual,
-                        extra={"action": "worker.fenced"},
-                    )
-                    raise AttemptFenced(str(self.job_id)) from None
-                if not retry_on_cancel:
-                    raise CancelAdopted(str(self.job_id)) from None
-                continue
-            self.version = result.version
-            return
+        async with self._appending:
+            while True:
+                try:
+                    result = await asyncio.shield(self._store.append(stream, [new], self.version))
+                except WrongExpectedVersion as exc:
+                    if not await self._adopt_cancel(stream):
+                        log.warning(
+                            "job %s: attempt %d was overtaken (stream at %s); stopping it",
+                            self.job_id,
+                            self.number,
+                            exc.actual,
+                            extra={"action": "worker.fenced"},
+                        )
+                        raise AttemptFenced(str(self.job_id)) from None
+                    if not retry_on_cancel:
+                        raise CancelAdopted(str(self.job_id)) from None
+                    continue
+                self.version = result.version
+                return
 
     async def _adopt_cancel(self, stream: str) -> bool:
         """True (and the version moved past it) when only cancels were appended since ours."""
@@ -252,6 +299,20 @@ class _Attempt:
 def _by_file(variations: list[Variation]) -> Iterator[tuple[uuid.UUID, list[Variation]]]:
     for file_id, group in groupby(variations, key=lambda v: v.file.file_id):
         yield file_id, list(group)
+
+
+async def _cancel_and_wait(tasks: list[asyncio.Task[Any]]) -> list[Any]:
+    """Cancel `tasks` (a finished one ignores it) and wait for all: results or errors."""
+    for task in tasks:
+        task.cancel()
+    return await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _discard_renders(renders: list[asyncio.Task[tuple[str, RenderedFile]]]) -> None:
+    """Stop renders that will not be recorded; delete the files of those that finished."""
+    for outcome in await _cancel_and_wait(renders):
+        if isinstance(outcome, tuple):
+            await asyncio.to_thread(outcome[1].path.unlink, missing_ok=True)
 
 
 def _describe(exc: ProcessingError) -> str:

@@ -44,6 +44,7 @@ from service.events.store import EventStore
 from service.processing.claim import Claim
 from service.processing.plan import Variation, output_path, still_to_render
 from service.processing.probe import probe_duration
+from service.processing.progress import JobProgress, Publish
 from service.processing.render import RenderCancelled, RenderedFile, render_variation
 
 log = logging.getLogger(__name__)
@@ -78,13 +79,16 @@ class JobRunner:
         store: EventStore,
         settings: RenderSettings,
         clock: Clock,
+        *,
         slots: asyncio.Semaphore | None = None,
+        progress: Publish | None = None,
     ) -> None:
         self._store = store
         self._settings = settings
         self._clock = clock
         self._slots = slots or asyncio.Semaphore(1)
         """Renders running at once, shared by every job of the worker."""
+        self._publish = progress
 
     async def run(self, claim: Claim, cancel: asyncio.Event | None = None) -> Outcome:
         job = claim.job
@@ -104,6 +108,14 @@ class JobRunner:
                 extra={"action": "worker.leftovers_removed"},
             )
         attempt = _Attempt(self._store, claim, self._settings.worker, cancel)
+        if self._publish is not None:
+            attempt.progress = JobProgress(
+                job.job_id,
+                job.owner_id,
+                total=len(job.files) * job.variations_per_video,
+                done=len(job.outputs),
+                publish=self._publish,
+            )
         files = [
             asyncio.create_task(self._render_file(attempt, variations))
             for _, variations in _by_file(still_to_render(job))
@@ -164,9 +176,8 @@ class JobRunner:
             duration_s = await probe_duration(settings.ffmpeg, source)
         except ProbeFailed as exc:
             return file.file_id, _describe(exc)
-        timeout_s = RENDER_TIMEOUT_BASE_S + RENDER_TIMEOUT_PER_VIDEO_S * duration_s
         renders = [
-            asyncio.create_task(self._render_one(attempt, variation, source, timeout_s))
+            asyncio.create_task(self._render_one(attempt, variation, source, duration_s))
             for variation in variations
         ]
         recorded = 0
@@ -180,6 +191,8 @@ class JobRunner:
                     return file.file_id, None
                 await self._record(attempt, variation, relative, rendered)
                 recorded += 1
+                if attempt.progress is not None:
+                    attempt.progress.finished_one(file.file_id, variation.index)
         finally:
             # The renders not recorded (a failure, a cancel, a fenced attempt) stop, and
             # the files of those that had finished go.
@@ -187,26 +200,35 @@ class JobRunner:
         return file.file_id, None
 
     async def _render_one(
-        self, attempt: _Attempt, variation: Variation, source: Path, timeout_s: float
+        self, attempt: _Attempt, variation: Variation, source: Path, duration_s: float
     ) -> tuple[str, RenderedFile]:
         """Wait for a render slot, then render: (data-dir-relative path, the file)."""
         settings = self._settings
-        file_id = variation.file.file_id
-        relative = output_path(attempt.job_id, file_id, variation.index, attempt.number)
+        file_id, index = variation.file.file_id, variation.index
+        relative = output_path(attempt.job_id, file_id, index, attempt.number)
         target = settings.data_dir / relative
         async with self._slots:
             if attempt.cancel.is_set():
                 raise RenderCancelled()
             await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
-            rendered = await render_variation(
-                settings.ffmpeg,
-                source,
-                target,
-                variation.effects,
-                threads=settings.threads,
-                timeout_s=timeout_s,
-                cancel=attempt.cancel,
-            )
+            progress = attempt.progress
+            try:
+                rendered = await render_variation(
+                    settings.ffmpeg,
+                    source,
+                    target,
+                    variation.effects,
+                    threads=settings.threads,
+                    timeout_s=RENDER_TIMEOUT_BASE_S + RENDER_TIMEOUT_PER_VIDEO_S * duration_s,
+                    cancel=attempt.cancel,
+                    on_progress=(
+                        progress.start(file_id, index, duration_s) if progress is not None else None
+                    ),
+                )
+            except BaseException:
+                if progress is not None:
+                    progress.dropped(file_id, index)
+                raise
         return relative, rendered
 
     async def _record(
@@ -248,6 +270,7 @@ class _Attempt:
         self.version = claim.job.version
         self.outputs = len(claim.job.outputs)
         self.cancel = cancel
+        self.progress: JobProgress | None = None
         self._appending = asyncio.Lock()  # renders end together; appends go one at a time
         self._metadata = EventMetadata(
             correlation_id=str(self.job_id),

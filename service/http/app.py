@@ -9,7 +9,7 @@ from aiohttp import web
 from service.bootstrap import running_services
 from service.clock import Clock
 from service.contract import docs as contract_docs
-from service.http import auth_routes, cancel, download, health, jobs, live
+from service.http import auth_routes, cancel, download, health, jobs, live, output
 from service.http.errors import error_middleware
 from service.http.keys import SERVICES
 from service.settings import Settings
@@ -21,6 +21,7 @@ ROUTE_TABLES: list[web.RouteTableDef] = [
     download.routes,
     contract_docs.routes,  # issue 14: /api/openapi.json, /api/docs
     cancel.routes,  # issue 10
+    output.routes,  # issue 15: one output, a presigned redirect from a bucket
     live.routes,  # issue 10
 ]
 

@@ -1,10 +1,17 @@
 """Render one claimed job: probe each upload, render what the log does not record yet,
-record each output once it exists, then record how the job ended.
+store and record each output the moment it exists, then record how the job ended.
+
+Sources and renders live in this worker's own scratch folder (`scratch.py`): a source
+in a bucket is fetched there first (a local-disk source is read in place), a render is
+stored under its key, and only then is `VariationRendered` appended with the key, size,
+CRC-32 and the stored object's ETag: the log never names an object that is not stored.
+A store that is down makes the attempt wait and retry (`storage_retry.py`), holding its
+lease, rather than fail the job.
 
 Renders take the worker's render slots: with several slots a job renders several
 variations at once, of one upload or of several, so one job alone keeps every core busy.
-Each upload's outputs are still recorded in variation order whatever finishes first; a
-render that fails ends its upload's other renders and removes what they made.
+Each upload's outputs are still stored and recorded in variation order whatever finishes
+first; a render that fails ends its upload's other renders.
 
 Every append expects the version this attempt last wrote, so the attempt is fenced: if
 another worker reclaimed the job (this one lost its lease without noticing), the next
@@ -25,11 +32,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from service.clock import Clock
-from service.errors import ProbeFailed, ProcessingError, RenderFailed, WrongExpectedVersion
+from service.errors import (
+    ObjectChanged,
+    ObjectNotFound,
+    ProbeFailed,
+    ProcessingError,
+    RenderFailed,
+    WrongExpectedVersion,
+)
 from service.events.base import Event, EventMetadata, NewEvent
 from service.events.job import (
     CancellationRequested,
@@ -42,10 +56,15 @@ from service.events.job import (
 )
 from service.events.store import EventStore
 from service.processing.claim import Claim
-from service.processing.plan import Variation, output_path, still_to_render
+from service.processing.plan import Variation, still_to_render
 from service.processing.probe import probe_duration
 from service.processing.progress import JobProgress, Publish
 from service.processing.render import RenderCancelled, RenderedFile, render_variation
+from service.processing.scratch import Scratch, remove_tree
+from service.processing.storage_retry import retrying
+from service.projections.job_state import FileState, OutputState
+from service.storage.interface import ObjectStorage, StoredObject
+from service.storage.keys import OUTPUTS, job_prefix, output_key
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +85,7 @@ class RenderSettings:
     """What every render of this worker shares."""
 
     ffmpeg: str
-    data_dir: Path
+    scratch: Scratch
     threads: int | None
     worker: str
 
@@ -77,6 +96,7 @@ class JobRunner:
     def __init__(
         self,
         store: EventStore,
+        storage: ObjectStorage,
         settings: RenderSettings,
         clock: Clock,
         *,
@@ -84,6 +104,7 @@ class JobRunner:
         progress: Publish | None = None,
     ) -> None:
         self._store = store
+        self._storage = storage
         self._settings = settings
         self._clock = clock
         self._slots = slots or asyncio.Semaphore(1)
@@ -91,14 +112,20 @@ class JobRunner:
         self._publish = progress
 
     async def run(self, claim: Claim, cancel: asyncio.Event | None = None) -> Outcome:
+        folder = self._settings.scratch.job_folder(claim.job.job_id)
+        try:
+            return await self._run(claim, folder, cancel)
+        finally:
+            await asyncio.shield(asyncio.ensure_future(asyncio.to_thread(remove_tree, folder)))
+
+    async def _run(self, claim: Claim, folder: Path, cancel: asyncio.Event | None) -> Outcome:
         job = claim.job
         cancel = cancel if cancel is not None else asyncio.Event()
         if job.status == "cancelling":
             cancel.set()  # asked for while no worker held it: render nothing more
-        data_dir = self._settings.data_dir
-        recorded = {o.path for o in job.outputs}
-        leftovers = await asyncio.to_thread(
-            remove_unrecorded_outputs, data_dir, job.job_id, recorded
+        leftovers = await retrying(
+            lambda: remove_unrecorded_outputs(self._storage, job.job_id, job.outputs),
+            "remove unrecorded outputs",
         )
         if leftovers:
             log.info(
@@ -117,7 +144,7 @@ class JobRunner:
                 publish=self._publish,
             )
         files = [
-            asyncio.create_task(self._render_file(attempt, variations))
+            asyncio.create_task(self._render_file(attempt, variations, folder))
             for _, variations in _by_file(still_to_render(job))
         ]
         try:
@@ -164,49 +191,63 @@ class JobRunner:
             return outcome
 
     async def _render_file(
-        self, attempt: _Attempt, variations: list[Variation]
+        self, attempt: _Attempt, variations: list[Variation], folder: Path
     ) -> tuple[uuid.UUID, str | None]:
         """Render one upload's missing variations: (file id, error message if it failed)."""
         settings = self._settings
         file = variations[0].file
-        source = settings.data_dir / file.upload_path
         if attempt.cancel.is_set():
             return file.file_id, None
+        try:
+            source = await self._source(file, folder)
+        except ObjectNotFound:
+            return file.file_id, "the uploaded file is missing from storage"
+        except ObjectChanged:
+            return file.file_id, "the uploaded file changed in storage since it was received"
         try:
             duration_s = await probe_duration(settings.ffmpeg, source)
         except ProbeFailed as exc:
             return file.file_id, _describe(exc)
         renders = [
-            asyncio.create_task(self._render_one(attempt, variation, source, duration_s))
+            asyncio.create_task(self._render_one(attempt, variation, source, duration_s, folder))
             for variation in variations
         ]
         recorded = 0
         try:
             for variation, render in zip(variations, renders, strict=True):
                 try:
-                    relative, rendered = await render
+                    key, rendered = await render
                 except RenderFailed as exc:
                     return file.file_id, _describe(exc)
                 except RenderCancelled:
                     return file.file_id, None
-                await self._record(attempt, variation, relative, rendered)
+                stored = await retrying(
+                    lambda: self._storage.put_file(key, rendered.path),  # noqa: B023 (awaited now)
+                    f"store {key}",
+                )
+                await self._record(attempt, variation, stored, rendered)
                 recorded += 1
                 if attempt.progress is not None:
                     attempt.progress.finished_one(file.file_id, variation.index)
         finally:
             # The renders not recorded (a failure, a cancel, a fenced attempt) stop, and
-            # the files of those that had finished go.
+            # the local files of those that had finished go.
             await asyncio.shield(_discard_renders(renders[recorded:]))
         return file.file_id, None
 
     async def _render_one(
-        self, attempt: _Attempt, variation: Variation, source: Path, duration_s: float
+        self,
+        attempt: _Attempt,
+        variation: Variation,
+        source: Path,
+        duration_s: float,
+        folder: Path,
     ) -> tuple[str, RenderedFile]:
-        """Wait for a render slot, then render: (data-dir-relative path, the file)."""
+        """Wait for a render slot, then render into the scratch folder: (key, the file)."""
         settings = self._settings
         file_id, index = variation.file.file_id, variation.index
-        relative = output_path(attempt.job_id, file_id, index, attempt.number)
-        target = settings.data_dir / relative
+        key = output_key(attempt.job_id, file_id, index, attempt.number)
+        target = folder / key.rsplit("/", 2)[-2] / key.rsplit("/", 1)[-1]
         async with self._slots:
             if attempt.cancel.is_set():
                 raise RenderCancelled()
@@ -229,16 +270,32 @@ class JobRunner:
                 if progress is not None:
                     progress.dropped(file_id, index)
                 raise
-        return relative, rendered
+        return key, rendered
+
+    async def _source(self, file: FileState, folder: Path) -> Path:
+        """The upload as a local file: in place on the local disk, else fetched (streamed)
+        into the job's scratch folder, checked against the ETag recorded at intake."""
+        local = self._storage.local_path(file.upload_key)
+        if local is not None:
+            return local
+        target = folder / f"source-{file.file_id}{PurePosixPath(file.upload_key).suffix}"
+
+        async def fetch() -> Path:
+            await asyncio.to_thread(target.unlink, missing_ok=True)  # a failed try's part
+            await self._storage.fetch_to_file(file.upload_key, target, if_match=file.upload_etag)
+            return target
+
+        return await retrying(fetch, f"fetch {file.upload_key}")
 
     async def _record(
-        self, attempt: _Attempt, variation: Variation, relative: str, rendered: RenderedFile
+        self, attempt: _Attempt, variation: Variation, stored: StoredObject, rendered: RenderedFile
     ) -> None:
         event = VariationRendered(
             job_id=attempt.job_id,
             file_id=variation.file.file_id,
             variation_index=variation.index,
-            path=relative,
+            key=stored.key,
+            etag=stored.etag,
             size=rendered.size,
             crc32=rendered.crc32,
             effects=EffectParameters(**variation.effects.model_dump()),
@@ -248,7 +305,7 @@ class JobRunner:
             # A cancel racing this append does not undo the render: record it, then stop.
             await attempt.append(event, retry_on_cancel=True)
         except AttemptFenced:
-            await asyncio.to_thread(rendered.path.unlink, missing_ok=True)
+            await retrying(lambda: self._storage.delete([stored.key]), f"delete {stored.key}")
             raise
         attempt.outputs += 1
 
@@ -343,18 +400,13 @@ def _describe(exc: ProcessingError) -> str:
     return f"{exc.summary}\n{exc.detail}" if exc.detail else exc.summary
 
 
-def remove_unrecorded_outputs(data_dir: Path, job_id: uuid.UUID, recorded: set[str]) -> list[str]:
-    """Delete files under `outputs/<job>/` that the log does not record: a crashed
-    attempt's partial or unrecorded render. Blocking: runs in a thread."""
-    folder = data_dir / "outputs" / str(job_id)
-    if not folder.is_dir():
-        return []
-    removed = []
-    for path in sorted(folder.rglob("*")):
-        if path.is_dir() and not path.is_symlink():
-            continue
-        relative = path.relative_to(data_dir).as_posix()
-        if relative not in recorded:
-            path.unlink(missing_ok=True)
-            removed.append(relative)
-    return removed
+async def remove_unrecorded_outputs(
+    storage: ObjectStorage, job_id: uuid.UUID, recorded: tuple[OutputState, ...]
+) -> list[str]:
+    """Delete objects under `outputs/<job>/` that the log does not record: a crashed
+    attempt's unrecorded render."""
+    keep = {o.key for o in recorded}
+    stray = [o.key for o in await storage.list(job_prefix(OUTPUTS, job_id)) if o.key not in keep]
+    if stray:
+        await storage.delete(stray)
+    return stray

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from service.events.base import Event, RecordedEvent
 from service.events.job import Expired, OutputsDeleted
 from service.projections.job_state import JobState
 from service.reactors.deletion import RecordedFile
+from service.storage.keys import OUTPUTS, job_prefix
 
 NAME = "output_reaper"
 
@@ -27,19 +26,19 @@ class OutputReap:
     purpose = "outputs-deleted"
     sweep_sql = _OWED
 
-    def root(self, data_dir: Path) -> Path:
-        return data_dir / "outputs"
+    def sweeps(self, state: JobState) -> list[tuple[str, frozenset[str]]]:
+        return [(job_prefix(OUTPUTS, state.job_id), frozenset())]
 
     def is_done(self, state: JobState) -> bool:
         return state.outputs_deleted
 
     def files(self, state: JobState) -> list[RecordedFile]:
-        return [RecordedFile(o.path, o.size) for o in state.outputs]
+        return [RecordedFile(o.key, o.size) for o in state.outputs]
 
     def answer(self, state: JobState, cause: RecordedEvent, refused: set[str]) -> Event:
         """Sizes as rendered and the expiry's time: the same on every retry."""
         assert isinstance(cause.event, Expired)
-        deleted = [o for o in state.outputs if o.path not in refused]
+        deleted = [o for o in state.outputs if o.key not in refused]
         return OutputsDeleted(
             job_id=state.job_id,
             files=len(deleted),

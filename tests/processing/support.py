@@ -70,7 +70,8 @@ def make_worker(services: Services, **overrides: Any) -> Worker:
         "database": services.database,
         "jobs": services.jobs,
         "clock": services.clock,
-        "data_dir": settings.data_dir,
+        "storage": services.storage,
+        "scratch_dir": settings.scratch_dir,
         "poll_interval_s": 0.05,
         **overrides,
     }

@@ -68,7 +68,7 @@ async def test_a_cancel_racing_the_last_render_ends_the_job_once_and_agrees_with
             assert job.outcome == finishes[0].outcome
             # and the disk holds exactly the outputs the log records: none or the one
             outputs = services.settings.data_dir / "outputs" / str(job_id)
-            assert files_under(outputs) == {o.path for o in job.outputs}
+            assert files_under(outputs) == {o.key for o in job.outputs}
             assert len(job.outputs) <= 1
             outcomes.append((finishes[0].outcome, len(job.outputs)))
     # The rounds covered both sides of the race
@@ -84,8 +84,8 @@ async def test_a_job_whose_worker_died_while_cancelling_is_finished_as_cancelled
     job_id, file_id = received.job_id, received.files[0].file_id
     data_dir = services.settings.data_dir
     done = builders.variation_rendered(job_id, file_id, 1)
-    (data_dir / done.path).parent.mkdir(parents=True, exist_ok=True)
-    (data_dir / done.path).write_bytes(b"\x00" * done.size)
+    (data_dir / done.key).parent.mkdir(parents=True, exist_ok=True)
+    (data_dir / done.key).write_bytes(b"\x00" * done.size)
     leftover = data_dir / "outputs" / str(job_id) / str(file_id) / "v02-a1.mp4.partial"
     leftover.write_bytes(b"half a video")
     await services.store.append(
@@ -112,4 +112,4 @@ async def test_a_job_whose_worker_died_while_cancelling_is_finished_as_cancelled
         "ProcessingFinished",
     ]
     # And the dead attempt's partial file is gone
-    assert files_under(data_dir / "outputs" / str(job_id)) == {done.path}
+    assert files_under(data_dir / "outputs" / str(job_id)) == {done.key}

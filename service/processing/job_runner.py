@@ -196,22 +196,28 @@ class JobRunner:
         """Render one upload's missing variations: (file id, error message if it failed)."""
         settings = self._settings
         file = variations[0].file
-        if attempt.cancel.is_set():
-            return file.file_id, None
-        try:
-            source = await self._source(file, folder)
-        except ObjectNotFound:
-            return file.file_id, "the uploaded file is missing from storage"
-        except ObjectChanged:
-            return file.file_id, "the uploaded file changed in storage since it was received"
-        try:
-            duration_s = await probe_duration(settings.ffmpeg, source)
-        except ProbeFailed as exc:
-            return file.file_id, _describe(exc)
-        renders = [
-            asyncio.create_task(self._render_one(attempt, variation, source, duration_s, folder))
-            for variation in variations
-        ]
+        # Uploads are fetched and probed one after another, in upload order, so their
+        # renders queue for the slots in plan order: the first upload's variations first.
+        async with attempt.in_upload_order:
+            if attempt.cancel.is_set():
+                return file.file_id, None
+            try:
+                source = await self._source(file, folder)
+            except ObjectNotFound:
+                return file.file_id, "the uploaded file is missing from storage"
+            except ObjectChanged:
+                return file.file_id, "the uploaded file changed in storage since it was received"
+            try:
+                duration_s = await probe_duration(settings.ffmpeg, source)
+            except ProbeFailed as exc:
+                return file.file_id, _describe(exc)
+            renders = [
+                asyncio.create_task(
+                    self._render_one(attempt, variation, source, duration_s, folder)
+                )
+                for variation in variations
+            ]
+            await asyncio.sleep(0)  # let each render take its place in the slots' queue
         recorded = 0
         try:
             for variation, render in zip(variations, renders, strict=True):
@@ -329,6 +335,7 @@ class _Attempt:
         self.cancel = cancel
         self.progress: JobProgress | None = None
         self._appending = asyncio.Lock()  # renders end together; appends go one at a time
+        self.in_upload_order = asyncio.Lock()
         self._metadata = EventMetadata(
             correlation_id=str(self.job_id),
             causation_id=str(claim.started_event_id),

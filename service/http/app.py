@@ -9,7 +9,7 @@ from aiohttp import web
 from service.bootstrap import running_services
 from service.clock import Clock
 from service.contract import docs as contract_docs
-from service.http import auth_routes, cancel, download, health, jobs, live, output
+from service.http import auth_routes, cancel, download, health, jobs, live, output, uploads
 from service.http.errors import error_middleware
 from service.http.keys import SERVICES
 from service.settings import Settings
@@ -23,6 +23,7 @@ ROUTE_TABLES: list[web.RouteTableDef] = [
     cancel.routes,  # issue 10
     output.routes,  # issue 15: one output, a presigned redirect from a bucket
     live.routes,  # issue 10
+    uploads.routes,  # tus resumable uploads (issue 11)
 ]
 
 
@@ -43,6 +44,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.cleanup_ctx.append(auth_routes.accounts_ctx)
     app.cleanup_ctx.append(live.live_ctx)  # issue 10: the shared reader of live streams
     app.on_shutdown.append(live.close_streams)
+    app[uploads.HASHES] = uploads.HashCache()  # issue 11: running hashes of tus uploads
     for table in ROUTE_TABLES:
         app.add_routes(table)
     return app

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -55,6 +56,7 @@ from service.events.job import (
     job_stream,
 )
 from service.events.store import EventStore
+from service.metrics import catalogue as metrics
 from service.processing.claim import Claim
 from service.processing.plan import Variation, still_to_render
 from service.processing.probe import probe_duration
@@ -157,6 +159,8 @@ class JobRunner:
             if error is not None
         ]
         outcome = await self._finish(attempt, errors)
+        age_s = (self._now() - job.created_at).total_seconds()
+        metrics.JOB_DURATION.labels(outcome).observe(age_s)
         log.info(
             "job %s %s (attempt %d, %d output(s), %d failed file(s))",
             job.job_id,
@@ -210,6 +214,7 @@ class JobRunner:
             try:
                 duration_s = await probe_duration(settings.ffmpeg, source)
             except ProbeFailed as exc:
+                metrics.JOB_FAILURES.labels(exc.code).inc()
                 return file.file_id, _describe(exc)
             renders = [
                 asyncio.create_task(
@@ -224,6 +229,7 @@ class JobRunner:
                 try:
                     key, rendered = await render
                 except RenderFailed as exc:
+                    metrics.JOB_FAILURES.labels(exc.code).inc()
                     return file.file_id, _describe(exc)
                 except RenderCancelled:
                     return file.file_id, None
@@ -259,6 +265,7 @@ class JobRunner:
                 raise RenderCancelled()
             await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
             progress = attempt.progress
+            started = time.perf_counter()
             try:
                 rendered = await render_variation(
                     settings.ffmpeg,
@@ -276,6 +283,7 @@ class JobRunner:
                 if progress is not None:
                     progress.dropped(file_id, index)
                 raise
+            metrics.RENDER_DURATION.observe(time.perf_counter() - started)
         return key, rendered
 
     async def _source(self, file: FileState, folder: Path) -> Path:

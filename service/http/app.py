@@ -8,16 +8,21 @@ from aiohttp import web
 
 from service.bootstrap import running_services
 from service.clock import Clock
-from service.http import auth_routes, download, health, jobs
+from service.http import admin, auth_routes, download, health, jobs
 from service.http.errors import error_middleware
 from service.http.keys import SERVICES
 from service.settings import Settings
+from service.web import routes as web_routes
+from service.web.headers import add_security_headers
 
 ROUTE_TABLES: list[web.RouteTableDef] = [
     health.routes,
     auth_routes.routes,
     jobs.routes,
     download.routes,
+    # The web page (issue 12)
+    admin.routes,
+    web_routes.routes,
 ]
 
 
@@ -36,6 +41,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app = web.Application(middlewares=[error_middleware])
     app.cleanup_ctx.append(_services_ctx(settings, clock))
     app.cleanup_ctx.append(auth_routes.accounts_ctx)
+    app.cleanup_ctx.append(web_routes.assets_ctx)
+    app.on_response_prepare.append(add_security_headers)
     for table in ROUTE_TABLES:
         app.add_routes(table)
     return app

@@ -31,10 +31,28 @@ def created(event: UploadReceived) -> dict[str, Any]:
     }
 
 
+def sources(job: JobState) -> list[dict[str, Any]]:
+    """Each uploaded video as the page lists it: its name (shown as text), status and error."""
+    return [
+        {
+            "id": str(f.file_id),
+            "name": f.name,
+            "status": f.status,
+            "error": f.error,
+            "thumbnail": None,
+        }
+        for f in job.files
+    ]
+
+
 def summary(job: JobState) -> dict[str, Any]:
     """One row of the job list."""
     rendered = len(job.outputs)
     return {
+        "sources": sources(job),
+        "outcome": job.outcome,
+        "finish_reason": job.finish_reason,
+        "expiry_reason": job.expiry_reason,
         "job_id": str(job.job_id),
         "status": job.status,
         "variations_per_video": job.variations_per_video,
@@ -73,6 +91,8 @@ def detail(job: JobState) -> dict[str, Any]:
                 "size": o.size,
                 "crc32": o.crc32,
                 "effects": o.effects.model_dump(mode="json"),
+                "video": f"/api/jobs/{job.job_id}/outputs/{o.file_id}/{o.variation_index}",
+                "thumbnail": None,
             }
             for o in job.outputs
         ],

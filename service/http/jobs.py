@@ -11,6 +11,7 @@ import uuid
 from aiohttp import web
 
 from service.accounts.principal import Principal
+from service.accounts.users import usernames
 from service.errors import BadRequest, NotFound
 from service.events.job import job_stream
 from service.http import job_presenter
@@ -66,9 +67,14 @@ async def list_jobs(request: web.Request) -> web.Response:
     jobs = await request.app[SERVICES].jobs.list(owner, before=before, limit=limit + 1)
     page = jobs[:limit]
     more = len(jobs) > limit
+    rows = [job_presenter.summary(j) for j in page]
+    if principal.is_admin:  # admins see every owner's jobs, so each row names its owner
+        names = await usernames(request.app[SERVICES].database.pool, [j.owner_id for j in page])
+        for row, job in zip(rows, page, strict=True):
+            row["owner"] = names.get(job.owner_id)
     return web.json_response(
         {
-            "jobs": [job_presenter.summary(j) for j in page],
+            "jobs": rows,
             "next_cursor": job_presenter.encode_cursor(page[-1]) if more else None,
         }
     )

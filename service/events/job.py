@@ -48,6 +48,14 @@ class EffectParameters(_Part):
     saturation: float
 
 
+class Thumbnail(_Part):
+    """A JPEG of a video's first frame, for the page (issue 12); `sha256` makes its ETag."""
+
+    path: str = Field(min_length=1, description="Relative to the data directory.")
+    size: int = Field(ge=0)
+    sha256: str = Field(pattern="^[0-9a-f]{64}$")
+
+
 class FileError(_Part):
     file_id: uuid.UUID
     message: str = Field(max_length=4000)
@@ -96,6 +104,10 @@ class VariationRendered(Event):
     crc32: int = Field(ge=0, le=0xFFFFFFFF)
     effects: EffectParameters
     rendered_at: datetime
+    # Optional (issue 12), so events recorded before thumbnails existed still validate:
+    # this output's thumbnail, and the source's when this render is the first to carry it.
+    thumbnail: Thumbnail | None = None
+    source_thumbnail: Thumbnail | None = None
 
 
 Outcome = Literal["completed", "partial", "failed"]

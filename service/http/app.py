@@ -8,7 +8,7 @@ from aiohttp import web
 
 from service.bootstrap import running_services
 from service.clock import Clock
-from service.http import admin, auth_routes, download, health, jobs
+from service.http import admin, auth_routes, download, health, jobs, outputs
 from service.http.errors import error_middleware
 from service.http.keys import SERVICES
 from service.settings import Settings
@@ -22,6 +22,7 @@ ROUTE_TABLES: list[web.RouteTableDef] = [
     download.routes,
     # The web page (issue 12)
     admin.routes,
+    outputs.routes,
     web_routes.routes,
 ]
 

@@ -12,7 +12,7 @@ from typing import Any
 from service.errors import BadRequest
 from service.events.base import RecordedEvent
 from service.events.job import UploadReceived
-from service.projections.job_state import JobState
+from service.projections.job_state import JobState, OutputState
 
 
 def links(job_id: uuid.UUID) -> dict[str, str]:
@@ -39,7 +39,9 @@ def sources(job: JobState) -> list[dict[str, Any]]:
             "name": f.name,
             "status": f.status,
             "error": f.error,
-            "thumbnail": None,
+            "thumbnail": f"/api/jobs/{job.job_id}/files/{f.file_id}/thumbnail"
+            if f.thumbnail
+            else None,
         }
         for f in job.files
     ]
@@ -91,8 +93,8 @@ def detail(job: JobState) -> dict[str, Any]:
                 "size": o.size,
                 "crc32": o.crc32,
                 "effects": o.effects.model_dump(mode="json"),
-                "video": f"/api/jobs/{job.job_id}/outputs/{o.file_id}/{o.variation_index}",
-                "thumbnail": None,
+                "video": _variation_url(job, o),
+                "thumbnail": f"{_variation_url(job, o)}/thumbnail" if o.thumbnail else None,
             }
             for o in job.outputs
         ],
@@ -101,6 +103,10 @@ def detail(job: JobState) -> dict[str, Any]:
         "uploads_purged": job.uploads_purged,
         "expired_at": job.expired_at.isoformat() if job.expired_at else None,
     }
+
+
+def _variation_url(job: JobState, output: OutputState) -> str:
+    return f"/api/jobs/{job.job_id}/outputs/{output.file_id}/{output.variation_index}"
 
 
 def event_record(recorded: RecordedEvent) -> dict[str, Any]:

@@ -25,14 +25,21 @@ from service.events.job import (
     FileError,
     Outcome,
     ProcessingFinished,
+    Thumbnail,
     VariationRendered,
     job_stream,
 )
 from service.events.store import EventStore
 from service.processing.claim import Claim
-from service.processing.plan import Variation, output_path, still_to_render
+from service.processing.plan import (
+    Variation,
+    output_path,
+    source_thumbnail_path,
+    still_to_render,
+)
 from service.processing.probe import probe_duration
 from service.processing.render import RenderedFile, render_variation
+from service.processing.thumbnail import make_thumbnail
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +75,7 @@ class JobRunner:
     async def run(self, claim: Claim) -> Outcome:
         job = claim.job
         data_dir = self._settings.data_dir
-        recorded = {o.path for o in job.outputs}
+        recorded = {o.path for o in job.outputs} | set(job.thumbnail_paths())
         leftovers = await asyncio.to_thread(
             remove_unrecorded_outputs, data_dir, job.job_id, recorded
         )
@@ -111,6 +118,15 @@ class JobRunner:
             duration_s = await probe_duration(settings.ffmpeg, source)
         except ProbeFailed as exc:
             return _describe(exc)
+        source_thumbnail = None
+        if file.thumbnail is None:
+            relative = source_thumbnail_path(attempt.job_id, file.file_id, attempt.number)
+            await asyncio.to_thread(
+                (settings.data_dir / relative).parent.mkdir, parents=True, exist_ok=True
+            )
+            source_thumbnail = await make_thumbnail(
+                settings.ffmpeg, source, settings.data_dir, relative
+            )
         timeout_s = RENDER_TIMEOUT_BASE_S + RENDER_TIMEOUT_PER_VIDEO_S * duration_s
         for variation in variations:
             relative = output_path(attempt.job_id, file.file_id, variation.index, attempt.number)
@@ -127,11 +143,22 @@ class JobRunner:
                 )
             except RenderFailed as exc:
                 return _describe(exc)
-            await self._record(attempt, variation, relative, rendered)
+            thumbnail = await make_thumbnail(
+                settings.ffmpeg, target, settings.data_dir, str(Path(relative).with_suffix(".jpg"))
+            )
+            await self._record(
+                attempt, variation, relative, rendered, (thumbnail, source_thumbnail)
+            )
+            source_thumbnail = None  # recorded with the first render
         return None
 
     async def _record(
-        self, attempt: _Attempt, variation: Variation, relative: str, rendered: RenderedFile
+        self,
+        attempt: _Attempt,
+        variation: Variation,
+        relative: str,
+        rendered: RenderedFile,
+        thumbnails: tuple[Thumbnail | None, Thumbnail | None] = (None, None),
     ) -> None:
         event = VariationRendered(
             job_id=attempt.job_id,
@@ -142,11 +169,18 @@ class JobRunner:
             crc32=rendered.crc32,
             effects=EffectParameters(**variation.effects.model_dump()),
             rendered_at=self._now(),
+            thumbnail=thumbnails[0],
+            source_thumbnail=thumbnails[1],
         )
         try:
             await attempt.append(event)
         except AttemptFenced:
             await asyncio.to_thread(rendered.path.unlink, missing_ok=True)
+            for thumbnail in thumbnails:
+                if thumbnail is not None:
+                    await asyncio.to_thread(
+                        (self._settings.data_dir / thumbnail.path).unlink, missing_ok=True
+                    )
             raise
         attempt.outputs += 1
 

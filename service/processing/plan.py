@@ -54,3 +54,8 @@ def output_path(job_id: uuid.UUID, file_id: uuid.UUID, index: int, attempt: int)
     noticed can never overwrite or delete the file of the attempt that replaced it.
     """
     return f"outputs/{job_id}/{file_id}/v{index:02d}-a{attempt}.mp4"
+
+
+def source_thumbnail_path(job_id: uuid.UUID, file_id: uuid.UUID, attempt: int) -> str:
+    """Where the source's thumbnail goes: beside its outputs, so it is deleted with them."""
+    return f"outputs/{job_id}/{file_id}/source-a{attempt}.jpg"

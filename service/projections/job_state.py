@@ -23,6 +23,7 @@ from service.events.job import (
     OutputsDeleted,
     ProcessingFinished,
     ProcessingStarted,
+    Thumbnail,
     UploadReceived,
     UploadsPurged,
     VariationRendered,
@@ -45,6 +46,7 @@ class FileState(_State):
     upload_path: str
     status: FileStatus = "uploaded"
     error: str | None = None
+    thumbnail: Thumbnail | None = None
 
 
 class OutputState(_State):
@@ -55,6 +57,7 @@ class OutputState(_State):
     crc32: int
     effects: EffectParameters
     rendered_at: datetime
+    thumbnail: Thumbnail | None = None
 
 
 class JobState(_State):
@@ -82,6 +85,14 @@ class JobState(_State):
     output_bytes_freed: int = 0
     version: int
     last_position: int
+
+    def thumbnail_paths(self) -> list[str]:
+        """Every thumbnail the log records, sources' and outputs'."""
+        return [
+            t.path
+            for t in (*(f.thumbnail for f in self.files), *(o.thumbnail for o in self.outputs))
+            if t
+        ]
 
     def outputs_of(self, file_id: uuid.UUID) -> tuple[OutputState, ...]:
         return tuple(o for o in self.outputs if o.file_id == file_id)
@@ -141,7 +152,7 @@ def _changes(state: JobState, event: object) -> dict[str, object]:
             ),
         }
     if isinstance(event, VariationRendered):
-        return {"outputs": _add_output(state, event)}
+        return {"outputs": _add_output(state, event), "files": _with_thumbnail(state, event)}
     if isinstance(event, ProcessingFinished):
         failed = {e.file_id: e.message for e in event.errors}
         return {
@@ -179,8 +190,21 @@ def _add_output(state: JobState, event: VariationRendered) -> tuple[OutputState,
         crc32=event.crc32,
         effects=event.effects,
         rendered_at=event.rendered_at,
+        thumbnail=event.thumbnail,
     )
     return (*state.outputs[:at], output, *state.outputs[at:])
+
+
+def _with_thumbnail(state: JobState, event: VariationRendered) -> tuple[FileState, ...]:
+    """The source's thumbnail, from the first render that carries one."""
+    if event.source_thumbnail is None:
+        return state.files
+    return tuple(
+        f.model_copy(update={"thumbnail": event.source_thumbnail})
+        if f.file_id == event.file_id and f.thumbnail is None
+        else f
+        for f in state.files
+    )
 
 
 def _file_order(state: JobState, file_id: uuid.UUID) -> int:

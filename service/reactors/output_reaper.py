@@ -34,7 +34,14 @@ class OutputReap:
         return state.outputs_deleted
 
     def files(self, state: JobState) -> list[RecordedFile]:
-        return [RecordedFile(o.path, o.size) for o in state.outputs]
+        thumbnails = [
+            t
+            for t in (*(o.thumbnail for o in state.outputs), *(f.thumbnail for f in state.files))
+            if t
+        ]
+        return [RecordedFile(o.path, o.size) for o in state.outputs] + [
+            RecordedFile(t.path, t.size) for t in thumbnails
+        ]
 
     def answer(self, state: JobState, cause: RecordedEvent, refused: set[str]) -> Event:
         """Sizes as rendered and the expiry's time: the same on every retry."""

@@ -5,6 +5,7 @@ stay confined to the file that failed."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
 import zlib
 
@@ -76,7 +77,17 @@ async def test_a_two_video_job_completes_with_six_playable_distinct_variations(
         "ProcessingFinished",
     ]
     # and nothing but the recorded outputs lies in the job's output folder
-    assert files_under(data_dir / "outputs" / str(received.job_id)) == {o.path for o in job.outputs}
+    # besides one JPEG thumbnail (320 px wide) of each source and each output, named in the log
+    thumbnails = [f.thumbnail for f in job.files] + [o.thumbnail for o in job.outputs]
+    for t in thumbnails:
+        assert t is not None
+        jpeg = (data_dir / t.path).read_bytes()
+        assert jpeg[:3] == b"\xff\xd8\xff" and len(jpeg) == t.size
+        assert hashlib.sha256(jpeg).hexdigest() == t.sha256
+        assert "320x240" in header_of(ffmpeg, data_dir / t.path)
+    assert files_under(data_dir / "outputs" / str(received.job_id)) == {
+        o.path for o in job.outputs
+    } | set(job.thumbnail_paths())
 
 
 async def test_a_jobs_effects_are_pinned_by_its_id(
@@ -199,8 +210,10 @@ async def test_a_reclaimed_job_renders_only_what_is_missing_and_removes_leftover
         (3, "v03-a2.mp4"),
     ]
     assert kept.read_bytes() == b"first attempt's output"
-    # and the unrecorded leftovers of attempt 1 are gone
-    assert files_under(data_dir / "outputs" / str(job_id)) == {o.path for o in job.outputs}
+    # and the unrecorded leftovers of attempt 1 are gone (the new thumbnails are recorded)
+    assert files_under(data_dir / "outputs" / str(job_id)) == {o.path for o in job.outputs} | set(
+        job.thumbnail_paths()
+    )
 
 
 async def test_a_job_whose_worker_died_three_times_finishes_as_failed(

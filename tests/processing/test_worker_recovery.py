@@ -54,7 +54,7 @@ async def assert_completed_exactly_once(services: Services, job_id: uuid.UUID) -
     assert [e.type for e in events].count("ProcessingFinished") == 1
     # no orphan: the folder holds exactly the recorded outputs, and no ffmpeg still runs
     outputs = services.settings.data_dir / "outputs" / str(job_id)
-    assert files_under(outputs) == {o.path for o in job.outputs}
+    assert files_under(outputs) == {o.path for o in job.outputs} | set(job.thumbnail_paths())
     assert ffmpeg_working_on(job_id) == []
 
 

@@ -84,11 +84,11 @@ export function panel(me, { onCreated }) {
 
   function row(file, problem) {
     const bar = h("progress", { max: 100, value: 0, "aria-label": `Upload progress of ${file.name}` });
-    const info = h("span", { class: "muted small" }, problem ? "" : bytes(file.size));
-    const error = h("span", { class: "error small" }, problem ?? "");
+    const info = h("span", { class: "info muted small" }, problem ? "" : bytes(file.size));
+    const error = h("span", { class: "why error small" }, problem ?? "");
     const entry = { file, bar, info, error, sent: 0, ok: !problem, samples: [] };
     const remove = h("button", {
-      type: "button", class: "link", "aria-label": `Remove ${file.name}`,
+      type: "button", class: "link remove", "aria-label": `Remove ${file.name}`,
       onclick: () => {
         if (busy) return;
         entries.splice(entries.indexOf(entry), 1);

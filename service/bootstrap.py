@@ -25,6 +25,9 @@ from service.projections.runner import SubscriptionRunner
 from service.projections.wait import ProjectionWaiter
 from service.reactors.wiring import reactors
 from service.settings import Role, Settings
+from service.storage.factory import open_storage
+from service.storage.interface import ObjectStorage
+from service.storage.readiness import storage_readiness
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,7 @@ class Services:
     jobs: JobQueries
     job_view_waiter: ProjectionWaiter
     clock: Clock
+    storage: ObjectStorage
     components: list[Component] = field(default_factory=list)
     readiness: dict[str, Callable[[], Any]] = field(default_factory=dict)
 
@@ -99,7 +103,9 @@ async def running_services(
             jobs=JobQueries(database.pool),
             job_view_waiter=ProjectionWaiter(database.pool, job_view.NAME),
             clock=clock or SystemClock(),
+            storage=open_storage(settings),
         )
+        services.readiness["storage"] = storage_readiness(services.storage)
         tasks: list[asyncio.Task[None]] = []
         if with_components:
             for factory in ROLE_COMPONENTS[settings.role]:
@@ -110,11 +116,12 @@ async def running_services(
         finally:
             await _stop(services.components, tasks)
             await notifier.stop()
+            await services.storage.close()
 
 
 def make_data_dirs(settings: Settings) -> None:
-    """Create the uploads and outputs folders (and the data dir). Runs in a thread."""
-    for directory in (settings.uploads_dir, settings.outputs_dir):
+    """Create the uploads, outputs and scratch folders (and the data dir). Runs in a thread."""
+    for directory in (settings.uploads_dir, settings.outputs_dir, settings.scratch_dir):
         directory.mkdir(parents=True, exist_ok=True)
 
 

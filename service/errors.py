@@ -380,6 +380,23 @@ class JobStillProcessing(VideoRefresherError):
         )
 
 
+# --- cancellation (issue 10) -----------------------------------------------------------
+
+
+class JobNotCancellable(VideoRefresherError):
+    """The job has already ended; only a received or processing job can be cancelled."""
+
+    status = 409
+    code = "not_cancellable"
+
+    def __init__(self, job_id: object, status: str) -> None:
+        super().__init__(
+            f"job {job_id} is {status}; only a received or processing job can be cancelled",
+            job_id=str(job_id),
+            job_status=status,
+        )
+
+
 # --- audit and rebuild -----------------------------------------------------------------
 
 
@@ -412,3 +429,54 @@ class RebuildFailed(VideoRefresherError):
 
     def __init__(self, name: str, reason: str) -> None:
         super().__init__(f"rebuild of {name} failed, the live view is unchanged: {reason}")
+
+
+# --- object storage (issue 15) ---------------------------------------------------------
+
+
+class StorageError(VideoRefresherError):
+    """The object store refused the operation."""
+
+    code = "storage"
+
+
+class StorageUnavailable(StorageError):
+    """The object store cannot be reached; try again later."""
+
+    status = 503
+    code = "storage_unavailable"
+
+    def __init__(self, detail: str | None = None) -> None:
+        # The detail (endpoint, bucket, driver message) is for the log, not the client.
+        self.detail = detail
+        super().__init__(None, detail=detail)
+
+
+class ObjectNotFound(StorageError):
+    """A stored object the log names is missing."""
+
+    code = "object_missing"
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(None, key=key)
+
+
+class ObjectChanged(StorageError):
+    """A stored object changed since the log recorded it."""
+
+    code = "object_changed"
+
+    def __init__(self, key: str, expected_etag: str | None = None) -> None:
+        self.key, self.expected_etag = key, expected_etag
+        super().__init__(None, key=key, expected_etag=expected_etag)
+
+
+class InvalidObjectKey(StorageError):
+    """Object keys are relative paths of plain segments (no '..', no absolute paths)."""
+
+    code = "invalid_object_key"
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(f"invalid object key {key[:200]!r}", key=key[:200])

@@ -74,6 +74,19 @@ class Settings(BaseSettings):
         le=64,
         description="Threads per ffmpeg; unset: all cores for one job, shared out for several.",
     )
+    # --- object storage (issue 15) ---
+    storage_url: str | None = Field(
+        default=None, description="Unset or `file:`: the data dir; `s3://bucket/prefix`: a bucket."
+    )
+    s3_endpoint: str | None = Field(
+        default=None, description="S3-compatible endpoint URL; unset: AWS's."
+    )
+    s3_region: str | None = Field(default=None, description="The bucket's region.")
+    storage_quota_bytes: int | None = Field(
+        default=None,
+        ge=1,
+        description="Eviction compares the bytes the log records with this instead of statvfs.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -82,6 +95,15 @@ class Settings(BaseSettings):
             return None  # an empty variable means "not set": use the embedded server
         if not url.startswith(("postgres://", "postgresql://")):
             raise ValueError("must start with postgresql://")
+        return url
+
+    @field_validator("storage_url")
+    @classmethod
+    def _check_storage_url(cls, url: str | None) -> str | None:
+        if not url or url == "file:":
+            return None
+        if not url.startswith("s3://") or len(url) <= len("s3://") or url[5] == "/":
+            raise ValueError("must be unset, file: or s3://bucket[/prefix]")
         return url
 
     @model_validator(mode="after")
@@ -103,6 +125,11 @@ class Settings(BaseSettings):
     @property
     def outputs_dir(self) -> Path:
         return self.data_dir / "outputs"
+
+    @property
+    def scratch_dir(self) -> Path:
+        """This machine's working files (a worker's fetched sources and fresh renders)."""
+        return self.data_dir / "scratch"
 
     @property
     def pgdata_dir(self) -> Path:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from service.events.base import EventMetadata, NewEvent
 from service.events.job import (
+    CancellationRequested,
     EffectParameters,
     Expired,
     ExpiryReason,
@@ -104,3 +105,7 @@ def uploads_purged(received: UploadReceived) -> UploadsPurged:
 
 def outputs_deleted(job_id: uuid.UUID, files: int, bytes_freed: int) -> OutputsDeleted:
     return OutputsDeleted(job_id=job_id, files=files, bytes_freed=bytes_freed, deleted_at=T0)
+
+
+def cancellation_requested(job_id: uuid.UUID, by: str = "test") -> CancellationRequested:
+    return CancellationRequested(job_id=job_id, requested_by=by, requested_at=T0)

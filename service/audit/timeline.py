@@ -9,6 +9,7 @@ from typing import Any
 
 from service.events.base import RecordedEvent
 from service.events.job import (
+    CancellationRequested,
     Expired,
     OutputsDeleted,
     ProcessingFinished,
@@ -51,6 +52,8 @@ def facts(recorded: RecordedEvent, before: JobState | None = None) -> str:
             f"{_name(before, e.file_id)} variation {e.variation_index}: {e.size:,} B, "
             f"crc32 {e.crc32:08x}, {e.path}"
         )
+    if isinstance(e, CancellationRequested):
+        return f"requested by {e.requested_by}"
     if isinstance(e, ProcessingFinished):
         text = f"outcome {e.outcome}"
         if e.reason:
@@ -116,6 +119,11 @@ def state_lines(state: JobState) -> list[str]:
         lines.append(
             f"  processing  attempt {state.attempt}, started {when(state.started_at)}, "
             f"finished {when(state.finished_at)}"
+        )
+    if state.cancel_requested_at is not None:
+        lines.append(
+            f"  cancel      requested {when(state.cancel_requested_at)}"
+            f" by {state.cancel_requested_by}"
         )
     if state.finish_reason:
         lines.append(f"  reason      {state.finish_reason}")

@@ -1,4 +1,4 @@
-"""`jobs expire ID`: an admin expires a job now (reason `admin`)."""
+"""`jobs expire ID`: an admin expires a job now (reason `admin`); `jobs cancel ID` stops one."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from typing import Any
 from service.bootstrap import running_services
 from service.errors import BadRequest, NotFound, WrongExpectedVersion
 from service.events.job import job_stream
+from service.processing.cancel import cancel_job
 from service.projections.job_state import fold
 from service.reactors.expire import expire_job
 from service.settings import Settings
 
 ATTEMPTS = 3  # a job's stream rarely moves twice while an admin expires it
+CLI_ACTOR = "admin-cli"
 
 
 def add_parser(commands: Any) -> None:
@@ -22,6 +24,31 @@ def add_parser(commands: Any) -> None:
     expire = actions.add_parser("expire", help="expire a job now; its outputs are then deleted")
     expire.add_argument("job_id", metavar="ID")
     expire.set_defaults(run=run_expire)
+    cancel = actions.add_parser(
+        "cancel", help="stop a job: at once if not yet started, else its worker stops it"
+    )
+    cancel.add_argument("job_id", metavar="ID")
+    cancel.set_defaults(run=run_cancel)
+
+
+async def run_cancel(settings: Settings, args: argparse.Namespace) -> int:
+    job_id = _parse_id(args.job_id)
+    async with running_services(settings, with_components=False) as services:
+        result = await cancel_job(
+            services.store,
+            job_id,
+            requested_by=CLI_ACTOR,
+            actor=CLI_ACTOR,
+            now=services.clock.now(),
+        )
+    status = result.job.status
+    if result.appended is None:
+        print(f"job {job_id} is already {status}")
+    elif status == "cancelling":
+        print(f"job {job_id} is cancelling: its worker stops it and keeps what was rendered")
+    else:
+        print(f"job {job_id} {status}")
+    return 0
 
 
 async def run_expire(settings: Settings, args: argparse.Namespace) -> int:
@@ -38,7 +65,7 @@ async def run_expire(settings: Settings, args: argparse.Namespace) -> int:
                 return 0
             try:
                 await expire_job(
-                    services.store, state, "admin", services.clock.now(), actor="admin-cli"
+                    services.store, state, "admin", services.clock.now(), actor=CLI_ACTOR
                 )
             except WrongExpectedVersion:
                 continue  # it moved meanwhile: look again

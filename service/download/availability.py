@@ -23,7 +23,7 @@ def downloadable_outputs(job: JobState, now: datetime) -> tuple[OutputState, ...
         when = job.expired_at or job.expires_at
         reason = _WHY[job.expiry_reason or "retention"]
         raise JobExpired(f"job {job.job_id} expired at {when.isoformat()}: {reason}")
-    if job.status in ("received", "processing"):
+    if job.status in ("received", "processing", "cancelling"):
         raise JobNotReady(f"job {job.job_id} is {job.status}; its results are not ready yet")
     if not job.outputs:
         raise NoOutputs(f"job {job.job_id} is {job.status} with no rendered output")

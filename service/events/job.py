@@ -110,7 +110,17 @@ class VariationRendered(Event):
     source_thumbnail: Thumbnail | None = None
 
 
-Outcome = Literal["completed", "partial", "failed"]
+@register
+class CancellationRequested(Event):
+    """Someone asked to stop a job being processed; the worker holding it ends the attempt."""
+
+    TYPE = "CancellationRequested"
+    job_id: uuid.UUID
+    requested_by: str = Field(min_length=1, max_length=200, description="A user id or 'admin-cli'.")
+    requested_at: datetime
+
+
+Outcome = Literal["completed", "partial", "failed", "cancelled"]
 
 
 @register

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from service.bootstrap import running_services
 from service.clock import Clock
-from service.http import admin, auth_routes, download, health, jobs, outputs
+from service.http import admin, auth_routes, cancel, download, health, jobs, outputs
 from service.http.errors import error_middleware
 from service.http.keys import SERVICES
 from service.settings import Settings
@@ -20,6 +20,7 @@ ROUTE_TABLES: list[web.RouteTableDef] = [
     auth_routes.routes,
     jobs.routes,
     download.routes,
+    cancel.routes,  # issue 10
     # The web page (issue 12)
     admin.routes,
     outputs.routes,

@@ -14,6 +14,7 @@ from service.errors import RangeNotSatisfiable, VideoRefresherError
 log = logging.getLogger(__name__)
 
 REQUEST_ID = web.RequestKey("request_id", str)
+_SHOWN_FIELDS = ("field", "file", "job_status")  # error fields a client may see
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -21,7 +22,7 @@ def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
 
 
 def error_response(exc: VideoRefresherError) -> web.Response:
-    fields = {k: v for k, v in exc.fields.items() if k in ("field", "file") and v is not None}
+    fields = {k: v for k, v in exc.fields.items() if k in _SHOWN_FIELDS and v is not None}
     response = web.json_response(error_body(exc.code, exc.message, **fields), status=exc.status)
     retry_after = exc.fields.get("retry_after_s")
     if retry_after is not None:

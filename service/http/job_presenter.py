@@ -17,7 +17,12 @@ from service.projections.job_state import JobState, OutputState
 
 def links(job_id: uuid.UUID) -> dict[str, str]:
     base = f"/api/jobs/{job_id}"
-    return {"self": base, "download": f"{base}/download", "events": f"{base}/events"}
+    return {
+        "self": base,
+        "download": f"{base}/download",
+        "events": f"{base}/events",
+        "cancel": f"{base}/cancel",
+    }
 
 
 def created(event: UploadReceived) -> dict[str, Any]:
@@ -100,6 +105,9 @@ def detail(job: JobState) -> dict[str, Any]:
         ],
         "failures": [{"file_id": str(e.file_id), "message": e.message} for e in job.errors],
         "finish_reason": job.finish_reason,
+        "cancel_requested_at": (
+            job.cancel_requested_at.isoformat() if job.cancel_requested_at else None
+        ),
         "uploads_purged": job.uploads_purged,
         "expired_at": job.expired_at.isoformat() if job.expired_at else None,
     }

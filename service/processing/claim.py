@@ -3,6 +3,8 @@
 Called only while holding the job's lease, on the job's own stream (the view may lag):
 a received job starts attempt 1; a processing job whose lease was free lost its worker
 and starts the next attempt, until MAX_ATTEMPTS have begun, when it is failed instead.
+A cancelling job whose worker died is claimed too: that attempt renders nothing and
+finishes it as cancelled.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ async def claim_as_of(
     store: EventStore, job: JobState, *, worker: str, now: datetime
 ) -> Claim | None:
     """Claim `job` as this state shows it; the append fails if the stream moved since."""
-    if job.status not in ("received", "processing"):
+    if job.status not in ("received", "processing", "cancelling"):
         return None
     job_id, stream = job.job_id, job_stream(job.job_id)
     metadata = EventMetadata(correlation_id=str(job_id), actor=f"worker {worker}")

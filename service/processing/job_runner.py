@@ -4,6 +4,11 @@ record each output the moment it exists, then record how the job ended.
 Every append expects the version this attempt last wrote, so the attempt is fenced: if
 another worker reclaimed the job (this one lost its lease without noticing), the next
 append fails and this attempt stops, removing the file it could not record.
+
+A cancel (`CancellationRequested`, which the worker watches for) sets the attempt's
+`cancel` event: the render in flight is killed, nothing more is rendered, and the attempt
+ends with `ProcessingFinished(cancelled)`. A cancel that lands between two of our appends
+is the one other writer we accept: we adopt its version, so exactly one finish is written.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from service.clock import Clock
 from service.errors import ProbeFailed, ProcessingError, RenderFailed, WrongExpectedVersion
 from service.events.base import Event, EventMetadata, NewEvent
 from service.events.job import (
+    CancellationRequested,
     EffectParameters,
     FileError,
     Outcome,
@@ -38,7 +44,7 @@ from service.processing.plan import (
     still_to_render,
 )
 from service.processing.probe import probe_duration
-from service.processing.render import RenderedFile, render_variation
+from service.processing.render import RenderCancelled, RenderedFile, render_variation
 from service.processing.thumbnail import make_thumbnail
 
 log = logging.getLogger(__name__)
@@ -48,6 +54,7 @@ RENDER_TIMEOUT_PER_VIDEO_S = 30.0
 """A render may take 120 s plus 30 s per second of video before it counts as stuck:
 `veryfast` H.264 runs near real time even on a small machine, so this only stops hangs."""
 MAX_ERROR_CHARS = 4000  # FileError.message's limit
+CANCELLED_REASON = "cancelled on request"
 
 
 class AttemptFenced(Exception):
@@ -72,8 +79,11 @@ class JobRunner:
         self._settings = settings
         self._clock = clock
 
-    async def run(self, claim: Claim) -> Outcome:
+    async def run(self, claim: Claim, cancel: asyncio.Event | None = None) -> Outcome:
         job = claim.job
+        cancel = cancel if cancel is not None else asyncio.Event()
+        if job.status == "cancelling":
+            cancel.set()  # asked for while no worker held it: render nothing more
         data_dir = self._settings.data_dir
         recorded = {o.path for o in job.outputs} | set(job.thumbnail_paths())
         leftovers = await asyncio.to_thread(
@@ -86,18 +96,15 @@ class JobRunner:
                 len(leftovers),
                 extra={"action": "worker.leftovers_removed"},
             )
-        attempt = _Attempt(self._store, claim, self._settings.worker)
+        attempt = _Attempt(self._store, claim, self._settings.worker, cancel)
         errors: list[FileError] = []
         for file_id, variations in _by_file(still_to_render(job)):
+            if cancel.is_set():
+                break
             error = await self._render_file(attempt, variations)
             if error is not None:
                 errors.append(FileError(file_id=file_id, message=error[:MAX_ERROR_CHARS]))
-        outcome: Outcome = "completed" if not errors else "partial" if attempt.outputs else "failed"
-        await attempt.append(
-            ProcessingFinished(
-                job_id=job.job_id, outcome=outcome, errors=tuple(errors), finished_at=self._now()
-            )
-        )
+        outcome = await self._finish(attempt, errors)
         log.info(
             "job %s %s (attempt %d, %d output(s), %d failed file(s))",
             job.job_id,
@@ -108,6 +115,28 @@ class JobRunner:
             extra={"action": "worker.job_finished"},
         )
         return outcome
+
+    async def _finish(self, attempt: _Attempt, errors: list[FileError]) -> Outcome:
+        """Append the one `ProcessingFinished`. A cancel that this very append runs into
+        turns it into a cancelled finish, so the outcome agrees with the recorded outputs."""
+        while True:
+            cancelled = attempt.cancel.is_set()
+            if cancelled:
+                outcome: Outcome = "cancelled"
+            else:
+                outcome = "completed" if not errors else "partial" if attempt.outputs else "failed"
+            finished = ProcessingFinished(
+                job_id=attempt.job_id,
+                outcome=outcome,
+                errors=tuple(errors),
+                reason=CANCELLED_REASON if cancelled else None,
+                finished_at=self._now(),
+            )
+            try:
+                await attempt.append(finished, retry_on_cancel=cancelled)
+            except CancelAdopted:
+                continue  # write the cancelled finish instead
+            return outcome
 
     async def _render_file(self, attempt: _Attempt, variations: list[Variation]) -> str | None:
         """Render one upload's missing variations; the error message if the file failed."""
@@ -129,6 +158,8 @@ class JobRunner:
             )
         timeout_s = RENDER_TIMEOUT_BASE_S + RENDER_TIMEOUT_PER_VIDEO_S * duration_s
         for variation in variations:
+            if attempt.cancel.is_set():
+                return None
             relative = output_path(attempt.job_id, file.file_id, variation.index, attempt.number)
             target = settings.data_dir / relative
             await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
@@ -140,9 +171,12 @@ class JobRunner:
                     variation.effects,
                     threads=settings.threads,
                     timeout_s=timeout_s,
+                    cancel=attempt.cancel,
                 )
             except RenderFailed as exc:
                 return _describe(exc)
+            except RenderCancelled:
+                return None
             thumbnail = await make_thumbnail(
                 settings.ffmpeg, target, settings.data_dir, str(Path(relative).with_suffix(".jpg"))
             )
@@ -173,7 +207,8 @@ class JobRunner:
             source_thumbnail=thumbnails[1],
         )
         try:
-            await attempt.append(event)
+            # A cancel racing this append does not undo the render: record it, then stop.
+            await attempt.append(event, retry_on_cancel=True)
         except AttemptFenced:
             await asyncio.to_thread(rendered.path.unlink, missing_ok=True)
             for thumbnail in thumbnails:
@@ -188,39 +223,64 @@ class JobRunner:
         return self._clock.now()
 
 
+class CancelAdopted(Exception):
+    """The append met a `CancellationRequested` and took its version; nothing was written."""
+
+
 class _Attempt:
     """The attempt's place in the job's stream: appends expect the version it last wrote."""
 
-    def __init__(self, store: EventStore, claim: Claim, worker: str) -> None:
+    def __init__(self, store: EventStore, claim: Claim, worker: str, cancel: asyncio.Event) -> None:
         self._store = store
         self.job_id = claim.job.job_id
         self.number = claim.attempt
         self.version = claim.job.version
         self.outputs = len(claim.job.outputs)
+        self.cancel = cancel
         self._metadata = EventMetadata(
             correlation_id=str(self.job_id),
             causation_id=str(claim.started_event_id),
             actor=f"worker {worker}",
         )
 
-    async def append(self, event: Event) -> None:
+    async def append(self, event: Event, *, retry_on_cancel: bool) -> None:
         """Append at our version. Shielded: a write that began finishes even if the job is
-        cancelled, so the log and the files never disagree about it."""
+        cancelled, so the log and the files never disagree about it.
+
+        If the stream moved only by a `CancellationRequested`, the cancel is adopted (its
+        version becomes ours, `cancel` is set) and the event is appended again, or, unless
+        `retry_on_cancel`, CancelAdopted is raised for the caller to write another one.
+        Any other writer fences this attempt off (AttemptFenced).
+        """
+        stream = job_stream(self.job_id)
         new = NewEvent.of(event, metadata=self._metadata)
-        try:
-            result = await asyncio.shield(
-                self._store.append(job_stream(self.job_id), [new], self.version)
-            )
-        except WrongExpectedVersion as exc:
-            log.warning(
-                "job %s: attempt %d was overtaken (stream at %s); stopping it",
-                self.job_id,
-                self.number,
-                exc.actual,
-                extra={"action": "worker.fenced"},
-            )
-            raise AttemptFenced(str(self.job_id)) from None
-        self.version = result.version
+        while True:
+            try:
+                result = await asyncio.shield(self._store.append(stream, [new], self.version))
+            except WrongExpectedVersion as exc:
+                if not await self._adopt_cancel(stream):
+                    log.warning(
+                        "job %s: attempt %d was overtaken (stream at %s); stopping it",
+                        self.job_id,
+                        self.number,
+                        exc.actual,
+                        extra={"action": "worker.fenced"},
+                    )
+                    raise AttemptFenced(str(self.job_id)) from None
+                if not retry_on_cancel:
+                    raise CancelAdopted(str(self.job_id)) from None
+                continue
+            self.version = result.version
+            return
+
+    async def _adopt_cancel(self, stream: str) -> bool:
+        """True (and the version moved past it) when only cancels were appended since ours."""
+        newer = [e for e in await self._store.read_stream(stream) if e.version > self.version]
+        if not newer or any(not isinstance(e.event, CancellationRequested) for e in newer):
+            return False
+        self.version = newer[-1].version
+        self.cancel.set()
+        return True
 
 
 def _by_file(variations: list[Variation]) -> Iterator[tuple[uuid.UUID, list[Variation]]]:

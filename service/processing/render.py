@@ -8,9 +8,11 @@ import logging
 import os
 import time
 import zlib
+from collections.abc import Coroutine
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from service.durable import sync_directory
 from service.errors import RenderFailed
@@ -26,6 +28,10 @@ PARTIAL_SUFFIX = ".partial"
 STDERR_TAIL_LINES = 10
 STDERR_TAIL_CHARS = 2000
 """How much of ffmpeg's stderr a RenderFailed carries: enough for the reason, bounded."""
+
+
+class RenderCancelled(Exception):
+    """The job's cancel was asked for mid-render: ffmpeg was killed, its partial file deleted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,12 +79,14 @@ async def render_variation(
     *,
     threads: int | None = None,
     timeout_s: float | None = None,
+    cancel: asyncio.Event | None = None,
 ) -> RenderedFile:
     """Render `source` with `effects` to `target` (an MP4), or raise RenderFailed.
 
     `target` appears only complete: ffmpeg writes `<target>.partial` beside it, which is
     renamed on success and deleted on failure, timeout or cancellation (ffmpeg is killed
-    and reaped first). `threads=None` lets ffmpeg choose."""
+    and reaped first). `threads=None` lets ffmpeg choose. Setting `cancel` kills ffmpeg
+    at once and raises RenderCancelled once the partial file is gone."""
     partial = target.with_name(target.name + PARTIAL_SUFFIX)
     args = ffmpeg_args(ffmpeg, source, partial, effects, threads=threads)
     started = time.monotonic()
@@ -93,8 +101,7 @@ async def render_variation(
     tail = StderrTail(max_lines=STDERR_TAIL_LINES)
     try:
         async with asyncio.timeout(timeout_s):
-            await tail.collect(proc.stderr)
-            returncode = await proc.wait()
+            returncode = await _unless_cancelled(_finish(proc, tail), cancel)
     except BaseException as exc:
         with suppress(ProcessLookupError):
             proc.kill()  # synchronous: ffmpeg dies even if the cleanup below is cut short
@@ -125,6 +132,31 @@ async def render_variation(
         },
     )  # fmt: skip
     return rendered
+
+
+async def _finish(proc: asyncio.subprocess.Process, tail: StderrTail) -> int:
+    assert proc.stderr is not None
+    await tail.collect(proc.stderr)
+    return await proc.wait()
+
+
+async def _unless_cancelled(work: Coroutine[Any, Any, int], cancel: asyncio.Event | None) -> int:
+    """`work`'s result, or RenderCancelled as soon as `cancel` is set (`work` is cancelled)."""
+    if cancel is None:
+        return await work
+    task = asyncio.ensure_future(work)
+    waiter = asyncio.ensure_future(cancel.wait())
+    try:
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+        if not task.done():
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+    if task.cancelled():
+        raise RenderCancelled()
+    return task.result()
 
 
 async def _reap_and_discard(proc: asyncio.subprocess.Process, partial: Path) -> None:

@@ -9,6 +9,9 @@ it. Any number of workers may run, in any number of processes.
 
 If the lease connection dies, every job it covered is cancelled at once (ffmpeg is
 killed, partial files removed): another worker may already be reclaiming them.
+
+Every wake also looks in the log for a `CancellationRequested` of a job in hand (a NOTIFY
+follows each append, so within moments of it); that job's attempt is told to stop.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from service.db.database import Database, process_name
 from service.errors import ConfigurationError, WrongExpectedVersion
 from service.events.notify import listen, wait_for_wake
 from service.events.store import EventStore
+from service.processing.cancel import cancelled_jobs
 from service.processing.claim import Claim, claim_job
 from service.processing.ffmpeg_binary import locate_ffmpeg
 from service.processing.job_runner import AttemptFenced, JobRunner, RenderSettings
@@ -87,6 +91,7 @@ class Worker:
         self._threads = ffmpeg_threads(threads, concurrency)
         self._poll_interval_s = poll_interval_s
         self._running: dict[uuid.UUID, asyncio.Task[None]] = {}
+        self._cancels: dict[uuid.UUID, asyncio.Event] = {}
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
         self._problem: str | None = None
@@ -159,6 +164,7 @@ class Worker:
         while not self._stopping.is_set() and leases.alive:
             await leases.check()
             try:
+                await self._stop_cancelled()
                 await self._claim_round(leases, runner)
             except Exception:
                 if not leases.alive:
@@ -194,6 +200,7 @@ class Worker:
                 claim.attempt,
                 extra={"action": "worker.claimed"},
             )
+            self._cancels[job_id] = asyncio.Event()
             task = asyncio.create_task(self._render(leases, runner, claim), name=f"job {job_id}")
             self._running[job_id] = task
             task.add_done_callback(lambda _t, j=job_id: self._finished(j))
@@ -202,7 +209,7 @@ class Worker:
     async def _render(self, leases: JobLeases, runner: JobRunner, claim: Claim) -> None:
         job_id = claim.job.job_id
         try:
-            await runner.run(claim)
+            await runner.run(claim, self._cancels[job_id])
         except AttemptFenced:
             pass
         except asyncio.CancelledError:
@@ -224,8 +231,20 @@ class Worker:
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.shield(leases.give_back(job_id))
 
+    async def _stop_cancelled(self) -> None:
+        """Tell the attempts of jobs whose cancel the log now records to stop."""
+        watched = [j for j, e in self._cancels.items() if not e.is_set()]
+        if not watched:
+            return
+        for job_id in await cancelled_jobs(self._database.pool, watched):
+            if (event := self._cancels.get(job_id)) is not None and not event.is_set():
+                log.info("job %s: cancel requested; stopping it", job_id,
+                         extra={"action": "worker.cancelling"})  # fmt: skip
+                event.set()
+
     def _finished(self, job_id: uuid.UUID) -> None:
         self._running.pop(job_id, None)
+        self._cancels.pop(job_id, None)
         self._wake.set()  # a free slot: look for more work now
 
     async def _drain(self, *, cancel: bool) -> None:

@@ -18,9 +18,11 @@ WHERE ($1::uuid IS NULL OR owner_id = $1)
 ORDER BY created_at DESC, job_id DESC
 LIMIT $4
 """
-# Processing jobs first (each may have lost its worker), then the oldest received ones.
+# Processing (or cancelling) jobs first (each may have lost its worker), then the oldest
+# received ones.
 _CLAIMABLE = """
-(SELECT job_id FROM job_view WHERE status = 'processing' ORDER BY created_at, job_id)
+(SELECT job_id FROM job_view WHERE status IN ('processing', 'cancelling')
+ ORDER BY created_at, job_id)
 UNION ALL
 (SELECT job_id FROM job_view WHERE status = 'received' ORDER BY created_at, job_id LIMIT $1)
 """

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from service.events.base import RecordedEvent
 from service.events.job import (
+    CancellationRequested,
     EffectParameters,
     Expired,
     ExpiryReason,
@@ -29,9 +30,13 @@ from service.events.job import (
     VariationRendered,
 )
 
-JobStatus = Literal["received", "processing", "completed", "partial", "failed", "expired"]
-FileStatus = Literal["uploaded", "processing", "rendered", "failed"]
-FINISHED: frozenset[str] = frozenset({"completed", "partial", "failed"})
+JobStatus = Literal[
+    "received", "processing", "cancelling", "completed", "partial", "failed", "cancelled", "expired"
+]
+FileStatus = Literal["uploaded", "processing", "rendered", "failed", "cancelled"]
+FINISHED: frozenset[str] = frozenset({"completed", "partial", "failed", "cancelled"})
+IN_PROGRESS: frozenset[str] = frozenset({"processing", "cancelling"})
+"""A worker holds (or held, and another will take over) jobs in these states."""
 
 
 class _State(BaseModel):
@@ -77,6 +82,8 @@ class JobState(_State):
     finished_at: datetime | None = None
     errors: tuple[FileError, ...] = ()
     finish_reason: str | None = None
+    cancel_requested_at: datetime | None = None
+    cancel_requested_by: str | None = None
     uploads_purged: bool = False
     upload_bytes_freed: int = 0
     expired_at: datetime | None = None
@@ -140,8 +147,10 @@ def evolve(state: JobState | None, recorded: RecordedEvent) -> JobState | None:
 
 def _changes(state: JobState, event: object) -> dict[str, object]:
     if isinstance(event, ProcessingStarted):
+        # A new claimant of a job whose cancel was asked for finishes it as cancelled.
+        keep = state.status in ("expired", "cancelling")
         return {
-            "status": "processing" if state.status != "expired" else state.status,
+            "status": state.status if keep else "processing",
             "attempt": event.attempt,
             "started_at": event.started_at,
             "files": tuple(
@@ -153,6 +162,15 @@ def _changes(state: JobState, event: object) -> dict[str, object]:
         }
     if isinstance(event, VariationRendered):
         return {"outputs": _add_output(state, event), "files": _with_thumbnail(state, event)}
+    if isinstance(event, CancellationRequested):
+        if state.cancel_requested_at is not None:
+            return {}  # the first request is the one that counts
+        moving = state.status in ("received", "processing")
+        return {
+            "status": "cancelling" if moving else state.status,
+            "cancel_requested_at": event.requested_at,
+            "cancel_requested_by": event.requested_by,
+        }
     if isinstance(event, ProcessingFinished):
         failed = {e.file_id: e.message for e in event.errors}
         return {
@@ -161,7 +179,7 @@ def _changes(state: JobState, event: object) -> dict[str, object]:
             "finished_at": event.finished_at,
             "errors": event.errors,
             "finish_reason": event.reason,
-            "files": tuple(_finished_file(state, f, failed) for f in state.files),
+            "files": tuple(_finished_file(state, f, failed, event.outcome) for f in state.files),
         }
     if isinstance(event, UploadsPurged):
         return {"uploads_purged": True, "upload_bytes_freed": event.bytes_freed}
@@ -214,11 +232,14 @@ def _file_order(state: JobState, file_id: uuid.UUID) -> int:
     return len(state.files)
 
 
-def _finished_file(state: JobState, file: FileState, failed: dict[uuid.UUID, str]) -> FileState:
+def _finished_file(
+    state: JobState, file: FileState, failed: dict[uuid.UUID, str], outcome: Outcome
+) -> FileState:
     if file.file_id in failed:
         return file.model_copy(update={"status": "failed", "error": failed[file.file_id]})
     rendered = any(o.file_id == file.file_id for o in state.outputs)
-    return file.model_copy(update={"status": "rendered" if rendered else "failed"})
+    unrendered: FileStatus = "cancelled" if outcome == "cancelled" else "failed"
+    return file.model_copy(update={"status": "rendered" if rendered else unrendered})
 
 
 def fold(events: list[RecordedEvent]) -> JobState | None:

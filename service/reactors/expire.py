@@ -12,7 +12,7 @@ from service.errors import JobStillProcessing
 from service.events.base import Event, EventMetadata, NewEvent
 from service.events.job import Expired, ExpiryReason, ProcessingFinished, job_stream
 from service.events.store import AppendResult, EventStore
-from service.projections.job_state import JobState
+from service.projections.job_state import IN_PROGRESS, JobState
 
 NEVER_STARTED = "expired before processing started"
 
@@ -31,7 +31,7 @@ async def expire_job(
     Both events go in one append, so no reader sees a failed job that is not yet
     expired. Raises WrongExpectedVersion when the stream moved past `state`.
     """
-    if state.status == "processing":
+    if state.status in IN_PROGRESS:
         raise JobStillProcessing(state.job_id)
     events: list[Event] = []
     if state.status == "received":

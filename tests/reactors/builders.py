@@ -156,7 +156,9 @@ async def finished_job(
     failed) and finished with `outcome`; uploads and outputs are real files."""
     job = await processing_job(services, **kwargs)
     files = job.received.files
-    rendered = {"completed": files, "partial": files[:1], "failed": ()}[outcome]
+    rendered = {"completed": files, "partial": files[:1], "failed": (), "cancelled": files[:1]}[
+        outcome
+    ]
     data_dir = services.settings.data_dir
     job.outputs = [
         write_output(data_dir, job.job_id, f.file_id, index, output_size)

@@ -147,15 +147,7 @@ class JobRunner:
             duration_s = await probe_duration(settings.ffmpeg, source)
         except ProbeFailed as exc:
             return _describe(exc)
-        source_thumbnail = None
-        if file.thumbnail is None:
-            relative = source_thumbnail_path(attempt.job_id, file.file_id, attempt.number)
-            await asyncio.to_thread(
-                (settings.data_dir / relative).parent.mkdir, parents=True, exist_ok=True
-            )
-            source_thumbnail = await make_thumbnail(
-                settings.ffmpeg, source, settings.data_dir, relative
-            )
+        source_pending = file.thumbnail is None  # made with the first render recorded
         timeout_s = RENDER_TIMEOUT_BASE_S + RENDER_TIMEOUT_PER_VIDEO_S * duration_s
         for variation in variations:
             if attempt.cancel.is_set():
@@ -177,14 +169,35 @@ class JobRunner:
                 return _describe(exc)
             except RenderCancelled:
                 return None
-            thumbnail = await make_thumbnail(
-                settings.ffmpeg, target, settings.data_dir, str(Path(relative).with_suffix(".jpg"))
+            thumbnails = await self._thumbnails(
+                attempt, file.file_id, (source, target), relative, with_source=source_pending
             )
-            await self._record(
-                attempt, variation, relative, rendered, (thumbnail, source_thumbnail)
-            )
-            source_thumbnail = None  # recorded with the first render
+            await self._record(attempt, variation, relative, rendered, thumbnails)
+            source_pending = False
         return None
+
+    async def _thumbnails(
+        self,
+        attempt: _Attempt,
+        file_id: uuid.UUID,
+        videos: tuple[Path, Path],
+        relative: str,
+        *,
+        with_source: bool,
+    ) -> tuple[Thumbnail | None, Thumbnail | None]:
+        """The output's thumbnail, and the source's when none is recorded yet: both are made
+        only once a render exists, so a file that fails or a job cancelled first leaves none."""
+        settings = self._settings
+        source, target = videos
+        made = await make_thumbnail(
+            settings.ffmpeg, target, settings.data_dir, str(Path(relative).with_suffix(".jpg"))
+        )
+        if not with_source:
+            return made, None
+        source_relative = source_thumbnail_path(attempt.job_id, file_id, attempt.number)
+        return made, await make_thumbnail(
+            settings.ffmpeg, source, settings.data_dir, source_relative
+        )
 
     async def _record(
         self,

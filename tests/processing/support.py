@@ -118,3 +118,8 @@ def files_under(folder: Path) -> set[str]:
     return {
         p.relative_to(folder.parent.parent).as_posix() for p in folder.rglob("*") if p.is_file()
     }
+
+
+def recorded_paths(job: JobState) -> set[str]:
+    """Every file the log names under the job's outputs: renders and their thumbnails."""
+    return {o.path for o in job.outputs} | set(job.thumbnail_paths())

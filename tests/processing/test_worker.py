@@ -28,6 +28,7 @@ from tests.processing.support import (
     files_under,
     finished,
     make_worker,
+    recorded_paths,
     types_of,
     upload_job,
     worker_running,
@@ -85,9 +86,7 @@ async def test_a_two_video_job_completes_with_six_playable_distinct_variations(
         assert jpeg[:3] == b"\xff\xd8\xff" and len(jpeg) == t.size
         assert hashlib.sha256(jpeg).hexdigest() == t.sha256
         assert "320x240" in header_of(ffmpeg, data_dir / t.path)
-    assert files_under(data_dir / "outputs" / str(received.job_id)) == {
-        o.path for o in job.outputs
-    } | set(job.thumbnail_paths())
+    assert files_under(data_dir / "outputs" / str(received.job_id)) == recorded_paths(job)
 
 
 async def test_a_jobs_effects_are_pinned_by_its_id(
@@ -211,9 +210,7 @@ async def test_a_reclaimed_job_renders_only_what_is_missing_and_removes_leftover
     ]
     assert kept.read_bytes() == b"first attempt's output"
     # and the unrecorded leftovers of attempt 1 are gone (the new thumbnails are recorded)
-    assert files_under(data_dir / "outputs" / str(job_id)) == {o.path for o in job.outputs} | set(
-        job.thumbnail_paths()
-    )
+    assert files_under(data_dir / "outputs" / str(job_id)) == recorded_paths(job)
 
 
 async def test_a_job_whose_worker_died_three_times_finishes_as_failed(

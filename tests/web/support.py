@@ -33,3 +33,41 @@ async def drop_files(page: Page, files: list[tuple[str, Path]], selector: str = 
         for name, path in files
     ]  # fmt: skip
     await page.evaluate(_DROP, [selector, payload])
+
+
+async def api_job(site_url: str, user: str, videos: list[tuple[str, Path]], variations: int) -> str:
+    """Make a job through the public API as `user` (multipart), as a script would; its id."""
+    import aiohttp
+
+    from tests.accounts.support import PASSWORD
+    from tests.http.upload_support import field, multipart, video
+
+    async with aiohttp.ClientSession(site_url) as http:
+        login = await http.post("/api/auth/login", json={"username": user, "password": PASSWORD})
+        token = (await login.json())["token"]
+        body, content_type = multipart(
+            *(video(name, path) for name, path in videos), field("variations", str(variations))
+        )
+        headers = {"Authorization": f"Bearer {token}", **content_type}
+        created = await http.post("/api/jobs", data=body, headers=headers)
+        assert created.status == 202, await created.text()
+        return str((await created.json())["job_id"])
+
+
+async def wait_for_status(site_url: str, user: str, job_id: str, wanted: set[str]) -> None:
+    """Poll the API (the test, not the page) until the job reaches one of `wanted`."""
+    import asyncio
+
+    import aiohttp
+
+    from tests.accounts.support import PASSWORD
+
+    async with aiohttp.ClientSession(site_url) as http:
+        login = await http.post("/api/auth/login", json={"username": user, "password": PASSWORD})
+        headers = {"Authorization": f"Bearer {(await login.json())['token']}"}
+        for _ in range(1200):
+            job = await (await http.get(f"/api/jobs/{job_id}", headers=headers)).json()
+            if job["status"] in wanted:
+                return
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"job {job_id} never reached {wanted}")

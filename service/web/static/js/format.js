@@ -40,6 +40,7 @@ const STATUS = {
   completed: "done",
   partial: "partly done",
   failed: "failed",
+  cancelling: "cancelling",
   cancelled: "cancelled",
   expired: "expired",
 };

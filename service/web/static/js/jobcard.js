@@ -5,7 +5,7 @@ import { api, errorText } from "./api.js";
 import { h, fill } from "./dom.js";
 import { expiry, status } from "./format.js";
 
-export const ACTIVE = new Set(["received", "processing"]);
+export const ACTIVE = new Set(["received", "processing", "cancelling"]);
 
 export function progressOf(job, live) {
   const { rendered, requested } = job.progress;
@@ -13,7 +13,8 @@ export function progressOf(job, live) {
   return requested ? rendered / requested : 0;
 }
 
-/** A card for `job`; `options.owner` shows the owner, `options.expire` offers expiry. */
+/** A card for `job`; `options.owner` shows the owner, `options.expire` offers expiry,
+ * `options.heading: false` leaves out the linked title (the job's own page has it). */
 export function jobCard(job, options = {}) {
   const card = h("li", { class: "job card", "data-job": job.job_id, "data-status": job.status });
   updateCard(card, job, options);
@@ -43,7 +44,7 @@ export function updateCard(card, job, options = {}, live) {
     h(
       "div",
       { class: "job-body" },
-      h("h3", {}, h("a", { href: `#/jobs/${job.job_id}` }, title)),
+      options.heading === false ? null : h("h3", {}, h("a", { href: `#/jobs/${job.job_id}` }, title)),
       options.owner ? h("p", { class: "muted" }, `Owner: ${job.owner ?? "unknown"}`) : null,
       h(
         "p",
@@ -72,7 +73,7 @@ export function plainError(error) {
 
 function actions(job, options, message) {
   const buttons = [];
-  if (ACTIVE.has(job.status)) {
+  if (job.status === "received" || job.status === "processing") {
     buttons.push(button("Cancel", `Cancel job ${job.sources.map((s) => s.name).join(", ")}`, message, () =>
       api(`/api/jobs/${job.job_id}/cancel`, { method: "POST" })));
   }

@@ -18,7 +18,7 @@ export function render(main, { me, jobId }) {
   let card = null;
   let liveFraction;
   let closed = false;
-  const options = { owner: me.is_admin, expire: me.is_admin };
+  const options = { owner: me.is_admin, expire: me.is_admin, heading: false };
 
   fill(
     main,

@@ -75,7 +75,7 @@ export function render(main, { me, jobId }) {
       output.thumbnail
         ? h("img", { src: output.thumbnail, alt: "", width: 160, height: 90, loading: "lazy" })
         : h("span", { class: "thumb-empty", "aria-hidden": "true" }, "▶"),
-      h("span", { class: "index" }, `Variation ${output.variation_index}`)),
+      h("span", { class: "index" }, `▶ Variation ${output.variation_index}`)),
       h("p", { class: "small muted" }, effects(output.effects)),
       available ? h("a", { href: output.video, download: "", class: "small" , "aria-label": `Download ${label}` }, "Download") : null);
   }

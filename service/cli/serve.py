@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import signal
 from typing import Any
 
 from aiohttp import web
 
 from service.http.app import create_app
+from service.http.protocol import JsonErrorRunner
 from service.settings import Settings
 
 SHUTDOWN_TIMEOUT_S = 30.0  # in-flight requests (downloads) get this long to finish
@@ -19,14 +22,22 @@ def add_parser(commands: Any) -> None:
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
-    # run_app stops accepting on a signal, waits for in-flight requests, then runs the
-    # cleanup context: components stop, the pool closes, the embedded server stops.
-    web.run_app(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        shutdown_timeout=SHUTDOWN_TIMEOUT_S,
-        print=lambda message: None,
-        access_log=None,
-    )
+    asyncio.run(serve(create_app(settings), settings.host, settings.port))
     return 0
+
+
+async def serve(app: web.Application, host: str, port: int) -> None:
+    """What `web.run_app` does, with the runner that answers protocol errors in JSON: on a
+    signal, stop accepting, wait for in-flight requests, then run the cleanup context
+    (components stop, the pool closes, the embedded server stops)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    runner = JsonErrorRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+        await stop.wait()
+    finally:
+        await runner.cleanup()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from service.contract import declare
 from service.errors import AdminOnly, WrongExpectedVersion
 from service.events.job import job_stream
 from service.http import job_presenter
 from service.http.auth import require_user
 from service.http.errors import REQUEST_ID
+from service.http.job_models import JobDetail, JobPath
 from service.http.jobs import visible_job
 from service.http.keys import SERVICES
 from service.projections.job_state import fold
@@ -20,6 +22,16 @@ ATTEMPTS = 3  # a job's stream rarely moves twice while an admin expires it
 
 
 @routes.post("/api/jobs/{job_id}/expire")
+@declare(
+    summary="Expire a job now (admins): its downloads end and its outputs are deleted",
+    tags=["admin"],
+    path=JobPath,
+    responses={200: JobDetail},
+    errors={
+        403: "The caller is not an administrator.",
+        409: "The job is being processed; expire it once processing has finished.",
+    },
+)
 async def expire(request: web.Request) -> web.Response:
     """Expire a finished (or never started) job now; 409 while it is being processed."""
     principal = await require_user(request)

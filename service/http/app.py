@@ -8,6 +8,7 @@ from aiohttp import web
 
 from service.bootstrap import running_services
 from service.clock import Clock
+from service.contract import docs as contract_docs
 from service.http import admin, auth_routes, cancel, download, health, jobs, outputs
 from service.http.errors import error_middleware
 from service.http.keys import SERVICES
@@ -20,6 +21,7 @@ ROUTE_TABLES: list[web.RouteTableDef] = [
     auth_routes.routes,
     jobs.routes,
     download.routes,
+    contract_docs.routes,  # issue 14: /api/openapi.json, /api/docs
     cancel.routes,  # issue 10
     # The web page (issue 12)
     admin.routes,

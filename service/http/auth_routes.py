@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from service.accounts import login, tokens
 from service.accounts.first_admin import ensure_first_admin
 from service.accounts.rate_limit import LoginLimiter
+from service.contract import declare, respond
+from service.contract.types import Timestamp
 from service.errors import BadRequest
 from service.http.auth import bearer_token, request_token, require_user
 from service.http.keys import LOGIN_LIMITER, SERVICES
@@ -42,6 +44,34 @@ class LoginRequest(BaseModel):
     cookie: bool = Field(default=False, description="Set the session cookie; no token in the body.")
 
 
+class LoginAnswer(BaseModel):
+    """A bearer token for `Authorization: Bearer …`, shown only this once (with `cookie`:
+    no token here, it is in the HttpOnly session cookie)."""
+
+    token: str | None = Field(default=None, description="Absent when `cookie` was true.")
+    expires_at: Timestamp
+
+
+class Variations(BaseModel):
+    min: int
+    max: int
+    default: int
+
+
+class Limits(BaseModel):
+    max_upload_bytes: int
+    max_files_per_job: int
+    variations: Variations
+
+
+class Me(BaseModel):
+    """The caller and the limits a new job must keep."""
+
+    username: str
+    is_admin: bool
+    limits: Limits
+
+
 async def parse_json(request: web.Request, model: type[BaseModel]) -> Any:
     """The body as `model`, or a 400 naming the first offending field."""
     try:
@@ -59,6 +89,22 @@ async def parse_json(request: web.Request, model: type[BaseModel]) -> Any:
 
 
 @routes.post("/api/auth/login")
+@declare(
+    summary="Log in: a bearer token (or the session cookie) for a username and password",
+    tags=["auth"],
+    auth="none",
+    body=LoginRequest,
+    responses={200: LoginAnswer},
+    errors={
+        401: "Unknown username or wrong password.",
+        403: "`cookie` asked from another site (Origin).",
+        429: "Too many failed logins.",
+    },
+    response_headers={
+        200: {"Set-Cookie": "With `cookie`: the HttpOnly session cookie."},
+        429: {"Retry-After": "Seconds until a new attempt is counted."},
+    },
+)
 async def log_in(request: web.Request) -> web.Response:
     body: LoginRequest = await parse_json(request, LoginRequest)
     if body.cookie:
@@ -74,13 +120,18 @@ async def log_in(request: web.Request) -> web.Response:
         token_ttl_s=services.settings.token_ttl_s,
     )
     if not body.cookie:
-        return web.json_response({"token": token, "expires_at": expires_at.isoformat()})
-    response = web.json_response({"expires_at": expires_at.isoformat()})
+        return respond(LoginAnswer(token=token, expires_at=expires_at))
+    response = respond(LoginAnswer(expires_at=expires_at))
     set_session_cookie(request, response, token, services.settings.token_ttl_s)
     return response
 
 
 @routes.post("/api/auth/logout")
+@declare(
+    summary="Log out: revoke this token (and clear the session cookie)",
+    tags=["auth"],
+    responses={204: None},
+)
 async def log_out(request: web.Request) -> web.Response:
     await require_user(request)
     services = request.app[SERVICES]
@@ -94,21 +145,19 @@ async def log_out(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/me")
+@declare(
+    summary="Who is calling, and the limits a new job must keep", tags=["auth"], responses={200: Me}
+)
 async def who_am_i(request: web.Request) -> web.Response:
     """The caller and the limits a new job must keep, so a page can check files up front."""
     principal = await require_user(request)
     settings = request.app[SERVICES].settings
-    return web.json_response(
-        {
-            "username": principal.username,
-            "is_admin": principal.is_admin,
-            "limits": {
-                "max_upload_bytes": settings.max_upload_bytes,
-                "max_files_per_job": settings.max_files_per_job,
-                "variations": {"min": 1, "max": MAX_VARIATIONS, "default": DEFAULT_VARIATIONS},
-            },
-        }
+    limits = Limits(
+        max_upload_bytes=settings.max_upload_bytes,
+        max_files_per_job=settings.max_files_per_job,
+        variations=Variations(min=1, max=MAX_VARIATIONS, default=DEFAULT_VARIATIONS),
     )
+    return respond(Me(username=principal.username, is_admin=principal.is_admin, limits=limits))
 
 
 async def accounts_ctx(app: web.Application) -> AsyncIterator[None]:

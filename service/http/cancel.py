@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from service.contract import declare
 from service.http import job_presenter
 from service.http.auth import require_user
 from service.http.errors import REQUEST_ID
+from service.http.job_models import JobDetail, JobPath
 from service.http.jobs import visible_job
 from service.http.keys import SERVICES
 from service.processing.cancel import cancel_job
@@ -20,6 +22,16 @@ routes = web.RouteTableDef()
 
 
 @routes.post("/api/jobs/{job_id}/cancel")
+@declare(
+    summary="Cancel a job: a worker stops it; what was rendered stays downloadable",
+    tags=["jobs"],
+    path=JobPath,
+    responses={
+        200: JobDetail,  # ended at once, or already cancelling or cancelled
+        202: JobDetail,  # a worker has been asked to stop: the job is `cancelling`
+    },
+    errors={409: "The job has already ended otherwise (`error.job_status` says how)."},
+)
 async def cancel(request: web.Request) -> web.Response:
     principal = await require_user(request)
     job = await visible_job(request, principal)

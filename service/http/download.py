@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from datetime import timedelta
 
 from aiohttp import web
+from pydantic import BaseModel, Field
 
 from service.accounts.principal import Principal
 from service.accounts.users import find_user_by_id
+from service.contract import Raw, declare, respond
+from service.contract.parse import parse_path
+from service.contract.types import Timestamp
 from service.download import links
 from service.download.archive import check_sources
 from service.download.availability import downloadable_outputs
@@ -24,8 +27,9 @@ from service.download.disposition import content_disposition
 from service.download.job_archive import archive_filename, plan_job_archive
 from service.download.ranges import content_range, parse_range
 from service.download.send import send_range
-from service.errors import ArchiveSourceChanged, InvalidDownloadLink, NotFound
+from service.errors import ArchiveSourceChanged, InvalidDownloadLink
 from service.http.auth import require_user
+from service.http.job_models import JobPath
 from service.http.jobs import visible_job
 from service.http.keys import SERVICES
 from service.projections.job_state import JobState
@@ -37,7 +41,58 @@ routes = web.RouteTableDef()
 LINK_PARAM = "link"
 
 
+class DownloadQuery(BaseModel):
+    link: str | None = Field(
+        default=None, description="A signed link's token, instead of a bearer token."
+    )
+
+
+class DownloadHeaders(BaseModel):
+    range: str | None = Field(
+        default=None, alias="Range", description="One `bytes=` range; several: the whole ZIP."
+    )
+    if_range: str | None = Field(
+        default=None, alias="If-Range", description="The ETag the range belongs to."
+    )
+
+
+class DownloadLink(BaseModel):
+    """A URL that downloads the job's ZIP without credentials, until `expires_at`."""
+
+    url: str
+    expires_at: Timestamp
+
+
+ZIP_HEADERS = {
+    "ETag": "Strong: the same job gives the same bytes.",
+    "Content-Disposition": "The file name.",
+    "Accept-Ranges": "`bytes`.",
+}
+
+
 @routes.get("/api/jobs/{job_id}/download")  # HEAD too: same headers, no body
+@declare(
+    summary="Download every variation as one STORE ZIP (resumable)",
+    tags=["download"],
+    auth="bearer_or_link",
+    path=JobPath,
+    query=DownloadQuery,
+    headers=DownloadHeaders,
+    responses={
+        200: Raw("application/zip", "The ZIP, one folder per video.", headers=ZIP_HEADERS),
+        206: Raw(
+            "application/zip",
+            "The requested range of the ZIP.",
+            headers={**ZIP_HEADERS, "Content-Range": "Which bytes."},
+        ),
+    },
+    errors={
+        401: "No valid credentials, or an invalid or expired link.",
+        404: "No such job, not yours, not finished yet, or nothing rendered.",
+        410: "The results expired.",
+        416: "The range lies outside the ZIP.",
+    },
+)
 async def download(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
     job = await _job_for_download(request)
@@ -45,8 +100,12 @@ async def download(request: web.Request) -> web.StreamResponse:
     plan = plan_job_archive(job, outputs, services.settings.data_dir)
     missing = await asyncio.to_thread(check_sources, plan)
     if missing:
-        log.error("job %s lists outputs missing on disk: %s", job.job_id, missing,
-                  extra={"action": "download.output_missing"})  # fmt: skip
+        log.error(
+            "job %s lists outputs missing on disk: %s",
+            job.job_id,
+            missing,
+            extra={"action": "download.output_missing"},
+        )
         raise ArchiveSourceChanged(str(missing[0]), expected_size=-1, actual_size=None)
 
     span = None
@@ -72,6 +131,12 @@ async def download(request: web.Request) -> web.StreamResponse:
 
 
 @routes.post("/api/jobs/{job_id}/download-link")
+@declare(
+    summary="A short-lived link that downloads the ZIP without credentials",
+    tags=["download"],
+    path=JobPath,
+    responses={200: DownloadLink},
+)
 async def download_link(request: web.Request) -> web.Response:
     principal = await require_user(request)
     services = request.app[SERVICES]
@@ -80,7 +145,7 @@ async def download_link(request: web.Request) -> web.Response:
     key = await links.signing_key(services.database.pool)
     token = links.sign(key, links.LinkGrant(job.job_id, principal.user_id, expires_at))
     url = request.url.with_path(f"/api/jobs/{job.job_id}/download").with_query({LINK_PARAM: token})
-    return web.json_response({"url": str(url), "expires_at": expires_at.isoformat()})
+    return respond(DownloadLink(url=str(url), expires_at=expires_at))
 
 
 async def _job_for_download(request: web.Request) -> JobState:
@@ -89,10 +154,7 @@ async def _job_for_download(request: web.Request) -> JobState:
     if token is None:
         return await visible_job(request, await require_user(request))
     services = request.app[SERVICES]
-    try:
-        job_id = uuid.UUID(request.match_info["job_id"])
-    except ValueError:
-        raise NotFound() from None
+    job_id = parse_path(request, JobPath).job_id
     key = await links.signing_key(services.database.pool)
     grant = links.verify(key, token, job_id, services.clock.now())
     user = await find_user_by_id(services.database.pool, grant.user_id)

@@ -6,17 +6,26 @@ unknown one.
 
 from __future__ import annotations
 
-import uuid
-
 from aiohttp import web
+from pydantic import BaseModel, Field
 
 from service.accounts.principal import Principal
 from service.accounts.users import usernames
-from service.errors import BadRequest, NotFound
+from service.contract import Raw, declare
+from service.contract.parse import parse_path, parse_query
+from service.errors import NotFound
 from service.events.job import job_stream
 from service.http import job_presenter
 from service.http.auth import can_see, require_user
 from service.http.errors import REQUEST_ID
+from service.http.job_models import (
+    JobCreated,
+    JobDetail,
+    JobHistory,
+    JobList,
+    JobListQuery,
+    JobPath,
+)
 from service.http.keys import SERVICES
 from service.projections.job_state import JobState
 from service.uploads import idempotency
@@ -25,12 +34,53 @@ from service.uploads.receive import receive_job
 
 routes = web.RouteTableDef()
 
-DEFAULT_PAGE = 20
-MAX_PAGE = 100
 _CREATE = "POST /api/jobs"  # the idempotency fingerprint of this operation
 
 
+class CreateJobHeaders(BaseModel):
+    idempotency_key: str | None = Field(
+        default=None,
+        alias=idempotency.HEADER,
+        min_length=1,
+        max_length=idempotency.MAX_KEY_CHARS,
+        pattern="^[ -~]+$",
+        description="Repeat a request safely: the same key answers the first answer again.",
+    )
+
+
+UPLOAD_FORM = Raw(
+    "multipart/form-data",
+    "One or more `videos` file parts (MP4/MOV, recognised by content) and `variations`.",
+    {
+        "type": "object",
+        "properties": {
+            "videos": {
+                "type": "array",
+                "items": {"type": "string", "contentMediaType": "video/mp4"},
+                "minItems": 1,
+            },
+            "variations": {"type": "integer", "minimum": 1, "maximum": 20, "default": 5},
+        },
+        "required": ["videos"],
+    },
+)
+
+
 @routes.post("/api/jobs")
+@declare(
+    summary="Create a job by uploading videos",
+    tags=["jobs"],
+    headers=CreateJobHeaders,
+    body=UPLOAD_FORM,
+    responses={202: JobCreated},
+    errors={
+        409: "The same Idempotency-Key is still being answered.",
+        413: "A file is too large, or too many files.",
+        415: "A file is not MP4 or MOV.",
+        422: "The Idempotency-Key was used for another operation.",
+        507: "Not enough disk space for the upload.",
+    },
+)
 async def create_job(request: web.Request) -> web.Response:
     principal = await require_user(request)
     services = request.app[SERVICES]
@@ -58,58 +108,56 @@ async def create_job(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/jobs")
+@declare(
+    summary="List your jobs, newest first",
+    tags=["jobs"],
+    query=JobListQuery,
+    responses={200: JobList},
+)
 async def list_jobs(request: web.Request) -> web.Response:
     principal = await require_user(request)
-    limit = _limit(request.query.get("limit"))
-    cursor = request.query.get("cursor")
-    before = job_presenter.decode_cursor(cursor) if cursor else None
+    query = parse_query(request, JobListQuery)
+    before = job_presenter.decode_cursor(query.cursor) if query.cursor else None
     owner = None if principal.is_admin else principal.user_id
-    jobs = await request.app[SERVICES].jobs.list(owner, before=before, limit=limit + 1)
-    page = jobs[:limit]
-    more = len(jobs) > limit
-    rows = [job_presenter.summary(j) for j in page]
+    jobs = await request.app[SERVICES].jobs.list(owner, before=before, limit=query.limit + 1)
+    page = jobs[: query.limit]
+    more = len(jobs) > query.limit
+    cursor = job_presenter.encode_cursor(page[-1]) if more else None
+    owners = None
     if principal.is_admin:  # admins see every owner's jobs, so each row names its owner
-        names = await usernames(request.app[SERVICES].database.pool, [j.owner_id for j in page])
-        for row, job in zip(rows, page, strict=True):
-            row["owner"] = names.get(job.owner_id)
-    return web.json_response(
-        {
-            "jobs": rows,
-            "next_cursor": job_presenter.encode_cursor(page[-1]) if more else None,
-        }
-    )
+        owners = await usernames(request.app[SERVICES].database.pool, [j.owner_id for j in page])
+    return web.json_response(job_presenter.job_list(page, cursor, owners))
 
 
 @routes.get("/api/jobs/{job_id}")
+@declare(
+    summary="One job: status, files, outputs, failures",
+    tags=["jobs"],
+    path=JobPath,
+    responses={200: JobDetail},
+)
 async def show_job(request: web.Request) -> web.Response:
     job = await visible_job(request, await require_user(request))
     return web.json_response(job_presenter.detail(job))
 
 
 @routes.get("/api/jobs/{job_id}/events")
+@declare(
+    summary="A job's history: every event of its stream",
+    tags=["jobs"],
+    path=JobPath,
+    responses={200: JobHistory},
+)
 async def job_events(request: web.Request) -> web.Response:
     job = await visible_job(request, await require_user(request))
     events = await request.app[SERVICES].store.read_stream(job_stream(job.job_id))
-    return web.json_response(
-        {"job_id": str(job.job_id), "events": [job_presenter.event_record(e) for e in events]}
-    )
+    return web.json_response(job_presenter.history(job.job_id, events))
 
 
 async def visible_job(request: web.Request, principal: Principal) -> JobState:
     """The job named in the path if the caller may see it; 404 otherwise, whatever the reason."""
-    try:
-        job_id = uuid.UUID(request.match_info["job_id"])
-    except ValueError:
-        raise NotFound("no such job") from None
+    job_id = parse_path(request, JobPath, "no such job").job_id
     job = await request.app[SERVICES].jobs.get(job_id)
     if job is None or not can_see(principal, job):
         raise NotFound("no such job")
     return job
-
-
-def _limit(raw: str | None) -> int:
-    if raw is None:
-        return DEFAULT_PAGE
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
-        raise BadRequest(f"limit must be an integer from 1 to {MAX_PAGE}", field="limit")
-    return int(raw)

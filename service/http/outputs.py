@@ -14,7 +14,9 @@ import uuid
 from pathlib import PurePosixPath
 
 from aiohttp import web
+from pydantic import BaseModel, Field
 
+from service.contract import Raw, declare
 from service.download.archive import ArchivePlan, Body, check_sources
 from service.download.availability import downloadable_outputs
 from service.download.disposition import content_disposition
@@ -30,10 +32,65 @@ from service.projections.job_state import JobState, OutputState
 
 routes = web.RouteTableDef()
 
+
+class VariationPath(BaseModel):
+    job_id: uuid.UUID = Field(description="The job's id.")
+    file_id: uuid.UUID = Field(description="The source video's id (`sources[].id`).")
+    index: int = Field(ge=1, le=20, description="The variation's number, from 1.")
+
+
+class SourcePath(BaseModel):
+    job_id: uuid.UUID = Field(description="The job's id.")
+    file_id: uuid.UUID = Field(description="The source video's id (`sources[].id`).")
+
+
+class VariationHeaders(BaseModel):
+    range: str | None = Field(default=None, alias="Range", description="One `bytes=` range.")
+    if_range: str | None = Field(
+        default=None, alias="If-Range", description="The ETag the range belongs to."
+    )
+    if_none_match: str | None = Field(
+        default=None, alias="If-None-Match", description="A cached copy's ETag: 304 if current."
+    )
+
+
+class ThumbnailHeaders(BaseModel):
+    if_none_match: str | None = Field(
+        default=None, alias="If-None-Match", description="A cached copy's ETag: 304 if current."
+    )
+
+
+MP4_HEADERS = {
+    "ETag": "Strong, from the recorded size and CRC-32.",
+    "Content-Disposition": "The name this variation has in the ZIP.",
+    "Accept-Ranges": "`bytes`.",
+}
+JPEG_HEADERS = {"ETag": "Strong, from the JPEG's SHA-256.", "Cache-Control": "A year, immutable."}
+AVAILABILITY = {
+    404: "Unknown or not the caller's, not finished yet, no outputs, or no such video.",
+    410: "The job's results have expired.",
+}
+
 THUMBNAIL_CACHE = "private, max-age=31536000, immutable"  # the bytes behind a path never change
 
 
 @routes.get("/api/jobs/{job_id}/outputs/{file_id}/{index}")  # HEAD too
+@declare(
+    summary="One variation alone, for a player (byte ranges) or a single download",
+    tags=["download"],
+    path=VariationPath,
+    headers=VariationHeaders,
+    responses={
+        200: Raw("video/mp4", "The rendered MP4.", headers=MP4_HEADERS),
+        206: Raw(
+            "video/mp4",
+            "The requested range.",
+            headers={**MP4_HEADERS, "Content-Range": "Which bytes."},
+        ),
+        304: None,
+    },
+    errors={**AVAILABILITY, 416: "No requested byte lies within the file."},
+)
 async def variation(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
     job = await visible_job(request, await require_user(request))
@@ -69,12 +126,28 @@ async def variation(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/api/jobs/{job_id}/outputs/{file_id}/{index}/thumbnail")
+@declare(
+    summary="A variation's first frame as a JPEG (320 px wide)",
+    tags=["download"],
+    path=VariationPath,
+    headers=ThumbnailHeaders,
+    responses={200: Raw("image/jpeg", "The thumbnail.", headers=JPEG_HEADERS), 304: None},
+    errors={**AVAILABILITY, 404: AVAILABILITY[404] + " Or no thumbnail was made."},
+)
 async def variation_thumbnail(request: web.Request) -> web.Response:
     job = await _available(request)
     return await _thumbnail(request, _output(job, request).thumbnail)
 
 
 @routes.get("/api/jobs/{job_id}/files/{file_id}/thumbnail")
+@declare(
+    summary="A source video's first frame as a JPEG (320 px wide)",
+    tags=["download"],
+    path=SourcePath,
+    headers=ThumbnailHeaders,
+    responses={200: Raw("image/jpeg", "The thumbnail.", headers=JPEG_HEADERS), 304: None},
+    errors={**AVAILABILITY, 404: AVAILABILITY[404] + " Or no thumbnail was made."},
+)
 async def source_thumbnail(request: web.Request) -> web.Response:
     job = await _available(request)
     file_id = _uuid(request.match_info["file_id"])

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from service.contract import Raw, declare
 from service.errors import NotFound
 from service.web.assets import Asset, load_assets
 
@@ -20,11 +21,27 @@ routes = web.RouteTableDef()
 
 
 @routes.get("/")
+@declare(
+    summary="The web page: sign in, upload, watch, preview and download",
+    tags=["page"],
+    auth="none",
+    responses={200: Raw("text/html", "The page (its views are ES modules under /static/).")},
+)
 async def page(request: web.Request) -> web.Response:
     return _send(request, request.app[ASSETS]["index.html"])
 
 
 @routes.get("/static/{path:.+}")
+@declare(
+    summary="The page's CSS, ES modules and vendored libraries (strong ETags)",
+    tags=["page"],
+    auth="none",
+    responses={
+        200: Raw(("text/css", "text/javascript", "text/plain"), "The file."),
+        304: None,
+    },
+    errors={404: "No such file."},
+)
 async def static(request: web.Request) -> web.Response:
     asset = request.app[ASSETS].get(request.match_info["path"])
     if asset is None or request.match_info["path"] == "index.html":

@@ -1,6 +1,7 @@
 """A render job through the service against the same ffmpeg commands in a shell loop.
 
     .venv/bin/python bench/render.py [--clips 3] [--variations 5] [--seconds 5]
+    .venv/bin/python bench/render.py pipelines [...]   # the render itself: see _pipelines.py
 
 Makes the clips with ffmpeg's test sources, starts `serve` (every role) on
 VR_DATABASE_URL or the embedded server, posts one job of every clip, and times it from
@@ -201,4 +202,9 @@ def _free_port() -> int:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    if sys.argv[1:2] == ["pipelines"]:
+        from bench import _pipelines
+
+        _pipelines.main(sys.argv[2:])
+    else:
+        asyncio.run(main())

@@ -87,6 +87,10 @@ class Settings(BaseSettings):
         ge=1,
         description="Eviction compares the bytes the log records with this instead of statvfs.",
     )
+    # --- live streams (issue 10) ---
+    live_heartbeat_s: float = Field(
+        default=15.0, gt=0, description="Live streams send a heartbeat comment this often."
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -9,7 +9,7 @@ from aiohttp import web
 from service.bootstrap import running_services
 from service.clock import Clock
 from service.contract import docs as contract_docs
-from service.http import admin, auth_routes, cancel, download, health, jobs, outputs
+from service.http import admin, auth_routes, cancel, download, health, jobs, live, outputs
 from service.http.errors import error_middleware
 from service.http.keys import SERVICES
 from service.settings import Settings
@@ -23,6 +23,7 @@ ROUTE_TABLES: list[web.RouteTableDef] = [
     download.routes,
     contract_docs.routes,  # issue 14: /api/openapi.json, /api/docs
     cancel.routes,  # issue 10
+    live.routes,  # issue 10
     # The web page (issue 12)
     admin.routes,
     outputs.routes,
@@ -45,6 +46,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app = web.Application(middlewares=[error_middleware])
     app.cleanup_ctx.append(_services_ctx(settings, clock))
     app.cleanup_ctx.append(auth_routes.accounts_ctx)
+    app.cleanup_ctx.append(live.live_ctx)  # issue 10: the shared reader of live streams
+    app.on_shutdown.append(live.close_streams)
     app.cleanup_ctx.append(web_routes.assets_ctx)
     app.on_response_prepare.append(add_security_headers)
     for table in ROUTE_TABLES:

@@ -52,9 +52,13 @@ def ffmpeg_args(
     NAL type 6) are all dropped, and bitexact flags keep library versions out of the
     file: the output reveals nothing about the source or our tools, and the same input,
     effects, ffmpeg build and thread count give the same bytes. Paths go in as `file:`
-    URLs so a name with a colon is never taken for a protocol."""
+    URLs so a name with a colon is never taken for a protocol. `threads` caps decoder,
+    filters and encoder alike (the worker shares the cores out between its renders);
+    None lets ffmpeg use every core for each."""
+    shared = [] if threads is None else ["-filter_threads", str(threads), "-threads", str(threads)]
     args = [
         ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "warning", "-y",
+        *shared,  # the filter graph's and (before -i) the decoder's threads
         "-i", f"file:{source}",
         "-map", "0:v:0", "-map", "0:a?",
         "-vf", effects.filter_graph(),
@@ -66,7 +70,7 @@ def ffmpeg_args(
         "-movflags", "+faststart",
     ]  # fmt: skip
     if threads is not None:
-        args += ["-threads", str(threads)]
+        args += ["-threads", str(threads)]  # the encoder's
     # -f because the partial name's extension tells ffmpeg nothing.
     return [*args, "-f", "mp4", f"file:{output}"]
 

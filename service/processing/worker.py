@@ -54,6 +54,11 @@ _CONNECTION_ERRORS = (
 )
 
 
+def default_concurrency(cores: int | None) -> int:
+    """Renders at once when none is configured."""
+    return 1
+
+
 def ffmpeg_threads(configured: int | None, concurrency: int) -> int | None:
     """One job at a time: let ffmpeg use every core. Several: share the cores out."""
     if configured is not None:

@@ -86,9 +86,32 @@ def test_effects_are_immutable() -> None:
         e.brightness = 0.1  # type: ignore[misc]
 
 
-def test_the_filter_graph_crops_to_even_then_rotates_then_adjusts_colour() -> None:
+def test_the_filter_graph_crops_to_even_then_rotates_by_perspective_then_adjusts_colour() -> None:
+    # Given recorded effects
     e = Effects(rotation_rad=-0.005, brightness=0.02, contrast=1.03, saturation=0.97)
+    # Then the graph is pinned: rotate's corner mapping about ((W-1)/2, (H-1)/2) of a frame
+    # padded with one edge pixel and three black ones, cos/sin to 12 decimals, then eq
+    c, s = "(0.999987500026)", "(-0.004999979167)"
+    cx, cy, fx, fy = "((W-1)/2)", "((H-1)/2)", "((W+1)/2)", "((H+1)/2)"
     assert e.filter_graph() == (
+        "crop=trunc(iw/2)*2:trunc(ih/2)*2,"
+        "pad=iw+8:ih+8:4:4,"
+        "fillborders=4:4:4:4:smear,"
+        "fillborders=3:3:3:3:fixed:black,"
+        "perspective="
+        f"x0={cx}+{c}*(-{cx})+{s}*(-{cy}):y0={cy}-{s}*(-{cx})+{c}*(-{cy}):"
+        f"x1={cx}+{c}*{fx}+{s}*(-{cy}):y1={cy}-{s}*{fx}+{c}*(-{cy}):"
+        f"x2={cx}+{c}*(-{cx})+{s}*{fy}:y2={cy}-{s}*(-{cx})+{c}*{fy}:"
+        f"x3={cx}+{c}*{fx}+{s}*{fy}:y3={cy}-{s}*{fx}+{c}*{fy}:"
+        "interpolation=linear:sense=source,"
+        "crop=iw-8:ih-8:4:4,"
+        "eq=brightness=0.0200:contrast=1.0300:saturation=0.9700"
+    )
+
+
+def test_the_graph_it_replaced_is_kept_as_the_reference_for_the_look() -> None:
+    e = Effects(rotation_rad=-0.005, brightness=0.02, contrast=1.03, saturation=0.97)
+    assert e.rotate_filter_graph() == (
         "crop=trunc(iw/2)*2:trunc(ih/2)*2,"
         "rotate=-0.0050:fillcolor=black,"
         "eq=brightness=0.0200:contrast=1.0300:saturation=0.9700"

@@ -195,9 +195,38 @@ def test_the_argv_is_a_plain_list_that_runs_without_a_shell(tmp_path: Path) -> N
     assert args[0] == "ffmpeg"
     assert args[args.index("-i") + 1] == "file:in put.mov"  # a space stays inside one argument
     assert args[args.index("-vf") + 1] == EFFECTS.filter_graph()
-    assert args[args.index("-threads") + 1] == "2"
     assert args[-3:] == ["-f", "mp4", f"file:{tmp_path / 'o.mp4'}"]
     assert "-threads" not in ffmpeg_args("ffmpeg", Path("a"), Path("b"), EFFECTS)
+
+
+def test_the_argv_for_recorded_effects_and_one_thread_is_pinned() -> None:
+    # Given effects as a VariationRendered records them, and one thread per render
+    args = ffmpeg_args("ffmpeg", Path("in.mp4"), Path("out.mp4.partial"), EFFECTS, threads=1)
+    # Then the command is exactly this: one thread for decoder, filters and encoder;
+    # H.264 yuv420p at CRF 20 in MP4 with +faststart; metadata, chapters, version tags and
+    # x264's SEI banner dropped
+    assert args == [
+        "ffmpeg", "-hide_banner", "-nostdin", "-nostats", "-loglevel", "warning", "-y",
+        "-filter_threads", "1", "-threads", "1",
+        "-i", "file:in.mp4",
+        "-map", "0:v:0", "-map", "0:a?",
+        "-vf", EFFECTS.filter_graph(),
+        "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
+        "-bsf:v", "filter_units=remove_types=6",
+        "-c:a", "aac",
+        "-map_metadata", "-1", "-map_chapters", "-1",
+        "-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact",
+        "-movflags", "+faststart",
+        "-threads", "1",
+        "-f", "mp4", "file:out.mp4.partial",
+    ]  # fmt: skip
+
+
+def test_the_index_comes_before_the_media_so_playback_starts_at_once(
+    rendered: RenderedFile,
+) -> None:
+    data = rendered.path.read_bytes()
+    assert 0 < data.index(b"moov") < data.index(b"mdat")
 
 
 def _ffmpeg_children() -> list[psutil.Process]:

@@ -6,6 +6,10 @@ offers it to the streams whose audience admits it. A NOTIFY only wakes it: the d
 always comes from the log, so no stream can see an event the log does not hold in that
 order. With no stream open it just keeps its place at the log's head.
 
+Render progress arrives on its own channel (`vr_progress`) from any worker process and
+is handed out as it comes, without an id: it is not in the log and never moves a
+stream's resume position.
+
 A stream registers first (`subscribe` returns the hub's place at that moment), then
 reads from the log itself what lies between its own resume point and that place; every
 later event reaches it through its inbox. Both reads follow one total order, so a
@@ -17,7 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import uuid
 
 import asyncpg
 
@@ -31,6 +37,7 @@ from service.live.audience import Audience
 from service.live.item import EventRecord, LiveItem, event_item
 from service.live.owners import Owners
 from service.live.subscriber import Subscriber
+from service.processing.progress import CHANNEL as PROGRESS_CHANNEL
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +118,7 @@ class LiveHub:
                 continue
             try:
                 await listen(conn, self._wake)
+                await conn.add_listener(PROGRESS_CHANNEL, self._on_progress)
                 if self.checkpoint is None:
                     self.checkpoint = await head(conn)
                     self._started.set()
@@ -144,6 +152,22 @@ class LiveHub:
             self.checkpoint = Checkpoint.of(page[-1])
             if len(page) < PAGE_EVENTS:
                 return
+
+    def _on_progress(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        """A worker's progress (any process): straight to the streams, never the log."""
+        try:
+            message = json.loads(payload)
+            progress = message["progress"]
+            job_id = uuid.UUID(progress["job_id"])
+            owner_id = uuid.UUID(message["owner_id"])
+        except (ValueError, KeyError, TypeError):
+            log.warning(
+                "ignoring a malformed progress message", extra={"action": "live.bad_progress"}
+            )
+            return
+        self.owners.remember(job_id, owner_id)
+        data = json.dumps(progress, separators=(",", ":"))
+        self.publish(LiveItem(job_id=job_id, owner_id=owner_id, event="progress", data=data))
 
     def _dispatch(self, recorded: RecordedEvent) -> None:
         job_id = job_id_of(recorded.stream_id)

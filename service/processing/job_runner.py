@@ -44,6 +44,7 @@ from service.processing.plan import (
     still_to_render,
 )
 from service.processing.probe import probe_duration
+from service.processing.progress import JobProgress, Publish
 from service.processing.render import RenderCancelled, RenderedFile, render_variation
 from service.processing.thumbnail import make_thumbnail
 
@@ -74,10 +75,18 @@ class RenderSettings:
 class JobRunner:
     """Turns a Claim into outputs and events."""
 
-    def __init__(self, store: EventStore, settings: RenderSettings, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        settings: RenderSettings,
+        clock: Clock,
+        *,
+        progress: Publish | None = None,
+    ) -> None:
         self._store = store
         self._settings = settings
         self._clock = clock
+        self._publish = progress
 
     async def run(self, claim: Claim, cancel: asyncio.Event | None = None) -> Outcome:
         job = claim.job
@@ -97,6 +106,14 @@ class JobRunner:
                 extra={"action": "worker.leftovers_removed"},
             )
         attempt = _Attempt(self._store, claim, self._settings.worker, cancel)
+        if self._publish is not None:
+            attempt.progress = JobProgress(
+                job.job_id,
+                job.owner_id,
+                total=len(job.files) * job.variations_per_video,
+                done=len(job.outputs),
+                publish=self._publish,
+            )
         errors: list[FileError] = []
         for file_id, variations in _by_file(still_to_render(job)):
             if cancel.is_set():
@@ -155,6 +172,9 @@ class JobRunner:
             relative = output_path(attempt.job_id, file.file_id, variation.index, attempt.number)
             target = settings.data_dir / relative
             await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
+            progress = attempt.progress
+            if progress is not None:
+                progress.start(file.file_id, variation.index, duration_s)
             try:
                 rendered = await render_variation(
                     settings.ffmpeg,
@@ -164,6 +184,7 @@ class JobRunner:
                     threads=settings.threads,
                     timeout_s=timeout_s,
                     cancel=attempt.cancel,
+                    on_progress=progress.update if progress is not None else None,
                 )
             except RenderFailed as exc:
                 return _describe(exc)
@@ -174,6 +195,8 @@ class JobRunner:
             )
             await self._record(attempt, variation, relative, rendered, thumbnails)
             source_pending = False
+            if progress is not None:
+                progress.finished_one()
         return None
 
     async def _thumbnails(
@@ -250,6 +273,7 @@ class _Attempt:
         self.version = claim.job.version
         self.outputs = len(claim.job.outputs)
         self.cancel = cancel
+        self.progress: JobProgress | None = None
         self._metadata = EventMetadata(
             correlation_id=str(self.job_id),
             causation_id=str(claim.started_event_id),

@@ -8,7 +8,7 @@ import logging
 import os
 import time
 import zlib
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +18,7 @@ from service.durable import sync_directory
 from service.errors import RenderFailed
 from service.processing.children import DIE_WITH_PARENT
 from service.processing.effects import Effects
+from service.processing.progress import FFMPEG_OPTIONS, ProgressParser, RenderProgress
 from service.processing.stderr_tail import StderrTail
 
 log = logging.getLogger(__name__)
@@ -84,20 +85,24 @@ async def render_variation(
     threads: int | None = None,
     timeout_s: float | None = None,
     cancel: asyncio.Event | None = None,
+    on_progress: Callable[[RenderProgress], None] | None = None,
 ) -> RenderedFile:
     """Render `source` with `effects` to `target` (an MP4), or raise RenderFailed.
 
     `target` appears only complete: ffmpeg writes `<target>.partial` beside it, which is
     renamed on success and deleted on failure, timeout or cancellation (ffmpeg is killed
     and reaped first). `threads=None` lets ffmpeg choose. Setting `cancel` kills ffmpeg
-    at once and raises RenderCancelled once the partial file is gone."""
+    at once and raises RenderCancelled once the partial file is gone. `on_progress` gets
+    ffmpeg's `-progress` reports (about 4 a second, and one at the end)."""
     partial = target.with_name(target.name + PARTIAL_SUFFIX)
     args = ffmpeg_args(ffmpeg, source, partial, effects, threads=threads)
+    if on_progress is not None:
+        args[1:1] = FFMPEG_OPTIONS
     started = time.monotonic()
     proc = await asyncio.create_subprocess_exec(
         *args,
         stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL if on_progress is None else asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         preexec_fn=DIE_WITH_PARENT,
     )
@@ -105,7 +110,7 @@ async def render_variation(
     tail = StderrTail(max_lines=STDERR_TAIL_LINES)
     try:
         async with asyncio.timeout(timeout_s):
-            returncode = await _unless_cancelled(_finish(proc, tail), cancel)
+            returncode = await _unless_cancelled(_finish(proc, tail, on_progress), cancel)
     except BaseException as exc:
         with suppress(ProcessLookupError):
             proc.kill()  # synchronous: ffmpeg dies even if the cleanup below is cut short
@@ -138,9 +143,18 @@ async def render_variation(
     return rendered
 
 
-async def _finish(proc: asyncio.subprocess.Process, tail: StderrTail) -> int:
+async def _finish(
+    proc: asyncio.subprocess.Process,
+    tail: StderrTail,
+    on_progress: Callable[[RenderProgress], None] | None,
+) -> int:
     assert proc.stderr is not None
-    await tail.collect(proc.stderr)
+    if on_progress is None or proc.stdout is None:
+        await tail.collect(proc.stderr)
+    else:
+        # stdout's lines go through the same bounded line reader as stderr's
+        reports = StderrTail(max_lines=1, on_line=ProgressParser(on_progress).line)
+        await asyncio.gather(tail.collect(proc.stderr), reports.collect(proc.stdout))
     return await proc.wait()
 
 

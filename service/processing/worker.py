@@ -36,6 +36,7 @@ from service.processing.claim import Claim, claim_job
 from service.processing.ffmpeg_binary import locate_ffmpeg
 from service.processing.job_runner import AttemptFenced, JobRunner, RenderSettings
 from service.processing.leases import JobLeases
+from service.processing.progress import ProgressPublisher
 from service.projections.job_queries import JobQueries
 from service.projections.runner import RECONNECT_DELAY_S
 
@@ -125,11 +126,19 @@ class Worker:
             self._problem = exc.message
             log.error("worker cannot start: %s", exc.message, extra={"action": "worker.no_ffmpeg"})
             return
+        progress = ProgressPublisher(self._database.pool)
         runner = JobRunner(
             self._store,
             RenderSettings(ffmpeg, self._data_dir, self._threads, self.worker_id),
             self._clock,
+            progress=progress.publish,
         )
+        try:
+            await self._work(runner)
+        finally:
+            await progress.close()
+
+    async def _work(self, runner: JobRunner) -> None:
         while not self._stopping.is_set():
             try:
                 conn = await self._database.connect()

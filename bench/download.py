@@ -1,6 +1,6 @@
 """The job download against aiohttp's FileResponse and `zip -0`, in one run.
 
-    .venv/bin/python bench/download.py [--outputs 20] [--mib 50] [--repeat 3]
+    .venv/bin/python bench/download.py [--outputs 20] [--mib 50] [--repeat 3] [--storage s3]
 
 A job of 20 outputs x 50 MiB (incompressible) in 4 folders is served by `serve` in a
 subprocess; curl fetches it. Printed (medians of `--repeat` alternating downloads): MiB/s
@@ -10,6 +10,10 @@ seconds per download, and its largest peak-RSS growth during one,
 byte and the bytes the server read for it (page cache or disk; the read-ahead thread and
 sendfile each count the bytes sent, so 2x what was sent means nothing before the range
 was read). The load average is printed before and after: the machine is shared.
+
+With `--storage s3` the same job is also stored in SeaweedFS (started here on loopback)
+and served by a second `serve` whose storage is that bucket; the two are downloaded in
+turn and compared: rate, server CPU, peak RSS growth, and a resume's first byte.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from service.events.job import (  # noqa: E402
     job_stream,
 )
 from service.events.store import NO_STREAM, EventStore  # noqa: E402
+from service.storage.s3 import S3Storage  # noqa: E402
 
 MIB = 1024 * 1024
 EFFECTS = EffectParameters(rotation_rad=0.002, brightness=0.0, contrast=1.0, saturation=1.0)
@@ -135,18 +140,23 @@ def wait_ready(url: str) -> None:
         time.sleep(0.2)
 
 
-async def seed_job(url: str, data_dir: Path, outputs: int, size: int) -> tuple[uuid.UUID, str]:
+async def seed_job(
+    url: str, data_dir: Path, outputs: int, size: int, bucket: S3Storage | None = None
+) -> tuple[uuid.UUID, str]:
+    """A finished job of random outputs on disk under `data_dir`, or (with `bucket`)
+    stored in the bucket with their ETags recorded."""
     pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
     now = datetime.now(UTC)
+    name = "bench" if bucket is None else "bench-s3"
     user = await users.create_user(
-        pool, "bench", await passwords.hash_password("pw"), is_admin=False, now=now
+        pool, name, await passwords.hash_password("pw"), is_admin=False, now=now
     )
     token, _ = await tokens.issue(pool, user.id, now=now, ttl_s=3600)
     job_id = uuid.uuid4()
     folders = 4
     uploads = [
         StoredUpload(file_id=uuid.uuid4(), name=f"source {n}.mp4", size=1, sha256="0" * 64,
-                     path=f"uploads/{job_id}/{n}.mp4")
+                     key=f"uploads/{job_id}/{n}.mp4")
         for n in range(folders)
     ]  # fmt: skip
     per_folder = outputs // folders
@@ -159,9 +169,13 @@ async def seed_job(url: str, data_dir: Path, outputs: int, size: int) -> tuple[u
         for index in range(1, per_folder + 1):
             relative = f"outputs/{job_id}/{upload.file_id}/{index:02d}.mp4"
             crc = await asyncio.to_thread(write_random, data_dir / relative, size)
+            etag = None
+            if bucket is not None:  # moved into the bucket: put_file consumes the file
+                etag = (await bucket.put_file(relative, data_dir / relative)).etag
+                (data_dir / relative).unlink(missing_ok=True)
             events.append(VariationRendered(
-                job_id=job_id, file_id=upload.file_id, variation_index=index, path=relative,
-                size=size, crc32=crc, effects=EFFECTS, rendered_at=now))  # fmt: skip
+                job_id=job_id, file_id=upload.file_id, variation_index=index, key=relative,
+                etag=etag, size=size, crc32=crc, effects=EFFECTS, rendered_at=now))  # fmt: skip
     events.append(ProcessingFinished(job_id=job_id, outcome="completed", finished_at=now))
     await EventStore(pool).append(job_stream(job_id), [NewEvent.of(e) for e in events], NO_STREAM)  # type: ignore[arg-type]
     await pool.close()
@@ -173,8 +187,12 @@ def main() -> None:
     parser.add_argument("--outputs", type=int, default=20)
     parser.add_argument("--mib", type=int, default=50, help="size of each output")
     parser.add_argument("--repeat", type=int, default=3, help="downloads of each kind")
+    parser.add_argument("--storage", choices=["disk", "s3"], default="disk")
     args = parser.parse_args()
-    asyncio.run(run(args.outputs, args.mib * MIB, args.repeat))
+    if args.storage == "s3":
+        asyncio.run(run_s3(args.outputs, args.mib * MIB, args.repeat))
+    else:
+        asyncio.run(run(args.outputs, args.mib * MIB, args.repeat))
 
 
 async def run(outputs: int, size: int, repeat: int) -> None:
@@ -264,6 +282,88 @@ def measure(
         print(f"  load average after: {load_average()}")
     finally:
         for proc in (service, files):
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+async def run_s3(outputs: int, size: int, repeat: int) -> None:
+    from bench._s3 import seaweed_env
+
+    work = Path(tempfile.mkdtemp(prefix="vr-bench-download-"))
+    try:
+        with seaweed_env(f"bench-{uuid.uuid4().hex}") as s3_env:
+            bucket = S3Storage(
+                s3_env["VR_STORAGE_URL"].split("/")[2], s3_env["VR_STORAGE_URL"].split("/", 3)[3],
+                endpoint=s3_env["VR_S3_ENDPOINT"], region="us-east-1",
+            )  # fmt: skip
+            async with fresh_database() as url:
+                disk_job = await seed_job(url, work / "data", outputs, size)
+                s3_job = await seed_job(url, work / "staging", outputs, size, bucket)
+                await asyncio.to_thread(
+                    measure_s3, url, work, disk_job, s3_job, s3_env, outputs, size, repeat
+                )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def measure_s3(
+    db_url: str,
+    work: Path,
+    disk_job: tuple[uuid.UUID, str],
+    s3_job: tuple[uuid.UUID, str],
+    s3_env: dict[str, str],
+    outputs: int,
+    size: int,
+    repeat: int,
+) -> None:
+    """Runs in a thread: two `serve`s (local disk, SeaweedFS), downloads in turn."""
+    total_mib = outputs * size / MIB
+    ports = {"disk": free_port(), "s3": free_port()}
+    base = {**os.environ, "VR_DATABASE_URL": db_url, "VR_LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(ROOT), "VR_ROLE": "api"}  # fmt: skip
+    services = {
+        "disk": subprocess.Popen(
+            [sys.executable, "-m", "service", "serve"], cwd=ROOT,
+            env={**base, "VR_DATA_DIR": str(work / "data"), "VR_PORT": str(ports["disk"])},
+        ),
+        "s3": subprocess.Popen(
+            [sys.executable, "-m", "service", "serve"], cwd=ROOT,
+            env={**base, **s3_env, "VR_DATA_DIR": str(work / "api-s3"),
+                 "VR_PORT": str(ports["s3"])},
+        ),
+    }  # fmt: skip
+    jobs = {"disk": disk_job, "s3": s3_job}
+    try:
+        for port in ports.values():
+            wait_ready(f"http://127.0.0.1:{port}/readyz")
+        print(f"Download benchmark, local disk vs SeaweedFS on loopback, {server_label()}: "
+              f"{outputs} x {size // MIB} MiB = {total_mib:.0f} MiB; "
+              f"load average {load_average()}")  # fmt: skip
+        urls = {k: f"http://127.0.0.1:{ports[k]}/api/jobs/{jobs[k][0]}/download" for k in jobs}
+        auth = {k: [f"Authorization: Bearer {jobs[k][1]}"] for k in jobs}
+        for kind in jobs:
+            curl(urls[kind], auth[kind])  # warm up
+        rates: dict[str, list[float]] = {"disk": [], "s3": []}
+        cpus: dict[str, list[float]] = {"disk": [], "s3": []}
+        growths: dict[str, list[float]] = {"disk": [], "s3": []}
+        for _ in range(repeat):
+            for kind in jobs:
+                with Sampler(services[kind].pid) as stats:
+                    took, _, got = curl(urls[kind], auth[kind])
+                rates[kind].append(got / MIB / took)
+                cpus[kind].append(stats.cpu)
+                growths[kind].append(stats.growth_mib)
+        print(f"  medians of {repeat} downloads each, alternating:")
+        for kind, label in (("disk", "local disk (sendfile)"), ("s3", "SeaweedFS (ranged GETs)")):
+            half = got // 2
+            _, first, _ = curl(urls[kind], [*auth[kind], f"Range: bytes={half}-"])
+            print(f"  {label:26} {median(rates[kind]):7.0f} MiB/s   cpu {median(cpus[kind]):.2f} s"
+                  f"   peak RSS growth {max(growths[kind]):.1f} MiB"
+                  f"   resume first byte {first * 1000:.1f} ms")  # fmt: skip
+        print(f"  ratio S3 / disk: {median(rates['s3']) / median(rates['disk']):.2f}x; "
+              f"load average after: {load_average()}")  # fmt: skip
+    finally:
+        for proc in services.values():
             proc.terminate()
             proc.wait(timeout=30)
 

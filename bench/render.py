@@ -1,6 +1,6 @@
 """A render job through the service against the same ffmpeg commands in a shell loop.
 
-    .venv/bin/python bench/render.py [--clips 3] [--variations 5] [--seconds 5]
+    .venv/bin/python bench/render.py [--clips 3] [--variations 5] [--seconds 5] [--storage s3]
     .venv/bin/python bench/render.py pipelines [...]   # the render itself: see _pipelines.py
 
 Makes the clips with ffmpeg's test sources, starts `serve` (every role) on
@@ -9,6 +9,9 @@ the POST to the moment `GET /api/jobs/{id}` says completed. The direct run is a 
 script of exactly the ffmpeg commands the worker ran (same arguments, same effects, same
 disk), run before and after the service; its mean is the ceiling. Prints both times and
 the ratio ceiling / service (the issue's target: >= 0.9, i.e. under 10% overhead).
+With `--storage s3` the same job also runs with uploads and outputs in SeaweedFS (started
+here on loopback), alternating with the local disk, and the ratio disk / S3 is printed
+(the target: >= 0.9).
 """
 
 from __future__ import annotations
@@ -115,12 +118,17 @@ def through_the_service(
 
 
 def run_service(
-    url: str, data_dir: Path, token: str, clips: list[Path], variations: int
+    url: str,
+    data_dir: Path,
+    token: str,
+    clips: list[Path],
+    variations: int,
+    storage_env: dict[str, str] | None = None,
 ) -> tuple[str, float, dict[str, object]]:
     """Start `serve`, run the job through it, stop it. Blocking: runs in a thread."""
     port = _free_port()
     env = {**os.environ, "VR_DATABASE_URL": url, "VR_DATA_DIR": str(data_dir),
-           "VR_PORT": str(port), "VR_LOG_LEVEL": "WARNING"}  # fmt: skip
+           "VR_PORT": str(port), "VR_LOG_LEVEL": "WARNING", **(storage_env or {})}  # fmt: skip
     service = subprocess.Popen([sys.executable, "-m", "service", "serve"], env=env, cwd=ROOT)
     try:
         base = f"http://127.0.0.1:{port}"
@@ -161,7 +169,11 @@ async def main() -> None:
     parser.add_argument("--clips", type=int, default=3)
     parser.add_argument("--variations", type=int, default=5)
     parser.add_argument("--seconds", type=int, default=5, help="length of each clip")
+    parser.add_argument("--storage", choices=["disk", "s3"], default="disk")
     args = parser.parse_args()
+    if args.storage == "s3":
+        await compare_storage(args.clips, args.variations, args.seconds)
+        return
 
     ffmpeg = locate_ffmpeg(None)
     work = Path(tempfile.mkdtemp(prefix="vr-bench-render-"))
@@ -191,6 +203,38 @@ async def main() -> None:
     print(f"  ratio shell / service                   {direct / service_s:7.2f}x  (target >= 0.9)")
     print(json.dumps({"direct_s": round(direct, 3), "service_s": round(service_s, 3),
                       "ratio": round(direct / service_s, 3)}))  # fmt: skip
+
+
+async def compare_storage(clip_count: int, variations: int, seconds: int, rounds: int = 2) -> None:
+    """The same job through the service on the local disk and on SeaweedFS, alternating."""
+    from bench._s3 import seaweed_env
+
+    ffmpeg = locate_ffmpeg(None)
+    work = Path(tempfile.mkdtemp(prefix="vr-bench-render-"))
+    times: dict[str, list[float]] = {"disk": [], "s3": []}
+    try:
+        clips = make_clips(ffmpeg, work, clip_count, seconds)
+        with seaweed_env(f"bench-{time.time_ns()}") as s3_env:
+            async with fresh_database() as url:
+                token = await bench_user(url)
+                for n in range(rounds):
+                    for kind, env in (("disk", None), ("s3", s3_env)):
+                        _, took, _ = await asyncio.to_thread(
+                            run_service, url, work / f"data-{kind}-{n}", token, clips,
+                            variations, env,
+                        )  # fmt: skip
+                        times[kind].append(took)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    disk, s3 = sum(times["disk"]) / rounds, sum(times["s3"]) / rounds
+    print(f"Render benchmark, local disk vs SeaweedFS on loopback, {server_label()}: "
+          f"{clip_count} clips x {variations} variations, 640x360 {seconds} s each, "
+          f"{os.cpu_count()} cores, {rounds} alternating rounds")  # fmt: skip
+    print(f"  local disk, POST to completed   {disk:7.2f} s  (runs: "
+          f"{', '.join(f'{t:.2f}' for t in times['disk'])})")  # fmt: skip
+    print(f"  S3, POST to completed           {s3:7.2f} s  (runs: "
+          f"{', '.join(f'{t:.2f}' for t in times['s3'])})")  # fmt: skip
+    print(f"  ratio disk / S3                 {disk / s3:7.2f}x  (target >= 0.9)")
 
 
 def _free_port() -> int:

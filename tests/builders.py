@@ -95,9 +95,7 @@ def uploads_purged(received: UploadReceived) -> UploadsPurged:
     """Every upload of the job deleted, with the sizes recorded at intake."""
     return UploadsPurged(
         job_id=received.job_id,
-        files=tuple(
-            PurgedFile(file_id=f.file_id, path=f.path, bytes=f.size) for f in received.files
-        ),
+        files=tuple(PurgedFile(file_id=f.file_id, key=f.key, bytes=f.size) for f in received.files),
         bytes_freed=sum(f.size for f in received.files),
         purged_at=T0,
     )

@@ -25,7 +25,7 @@ from service.bootstrap import Services, running_services
 from service.db.migrate import migrate
 from service.settings import Settings
 from tests.clips import ffmpeg, long_clip, tiny_clips  # noqa: F401  (session fixtures)
-from tests.seaweed import seaweed  # noqa: F401  (session fixture: a real S3 server)
+from tests.seaweed import s3_settings, seaweed, storage  # noqa: F401  (S3 server; backends)
 
 T = TypeVar("T")
 _counter = itertools.count()

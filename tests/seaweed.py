@@ -159,3 +159,40 @@ def seaweed() -> Iterator[SeaweedS3]:
                 os.environ[name] = value
         with contextlib.suppress(OSError):
             shutil.rmtree(root)
+
+
+def storage_settings(kind: str, data_dir: Path, seaweed: SeaweedS3 | None) -> Any:
+    """Settings for the `disk` or `s3` backend (the S3 one with a prefix of its own)."""
+    from service.settings import Settings
+
+    if kind == "disk":
+        return Settings(data_dir=data_dir)
+    assert seaweed is not None
+    return Settings(
+        data_dir=data_dir, storage_url=seaweed.url(), s3_endpoint=seaweed.endpoint,
+        s3_region="us-east-1",
+    )  # fmt: skip
+
+
+@pytest.fixture(params=["disk", "s3"])
+async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    """An ObjectStorage of each backend in turn: the data directory, then SeaweedFS."""
+    from service.storage.factory import open_storage
+
+    seaweed = request.getfixturevalue("seaweed") if request.param == "s3" else None
+    (tmp_path / "data").mkdir(exist_ok=True)
+    built = open_storage(storage_settings(request.param, tmp_path / "data", seaweed))
+    yield built
+    await built.close()
+
+
+@pytest.fixture
+def s3_settings(settings: Any, seaweed: SeaweedS3) -> Any:
+    """The test's settings with uploads and outputs in SeaweedFS, under a prefix of its own."""
+    return settings.model_copy(
+        update={
+            "storage_url": seaweed.url(),
+            "s3_endpoint": seaweed.endpoint,
+            "s3_region": "us-east-1",
+        }
+    )

@@ -50,7 +50,7 @@ def facts(recorded: RecordedEvent, before: JobState | None = None) -> str:
     if isinstance(e, VariationRendered):
         return (
             f"{_name(before, e.file_id)} variation {e.variation_index}: {e.size:,} B, "
-            f"crc32 {e.crc32:08x}, {e.path}"
+            f"crc32 {e.crc32:08x}, {e.key}" + (f" etag {e.etag}" if e.etag else "")
         )
     if isinstance(e, CancellationRequested):
         return f"requested by {e.requested_by}"

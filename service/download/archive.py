@@ -36,6 +36,7 @@ from pathlib import Path
 from zipstream.ng import ZIP64_ESTIMATE_FACTOR, ZipStreamInfo
 
 from service.errors import ArchiveSourceChanged
+from service.storage.disk import disk_etag
 
 # Bytes per chunk when `iter_range` reads the archive: big enough that per-chunk costs
 # (a thread hop is ~0.1 ms) stay far below the transfer time.
@@ -53,13 +54,19 @@ _ZIP64_ENTRY_COUNT = zipfile.ZIP_FILECOUNT_LIMIT
 
 @dataclass(frozen=True)
 class ArchiveEntry:
-    """One file to store: its name in the archive and its recorded size, CRC and time."""
+    """One file to store: its name in the archive and its recorded size, CRC and time.
+
+    `path` is the body's file when it lies on this machine (sent with sendfile); a remote
+    body (`path` None) is read from storage by `key`, guarded by its recorded `etag`.
+    """
 
     name: str
-    path: Path
+    path: Path | None
     size: int
     crc32: int
     modified_at: datetime
+    key: str = ""
+    etag: str | None = None
 
 
 @dataclass(frozen=True)
@@ -191,18 +198,21 @@ def iter_range(
 
 
 def check_sources(plan: ArchivePlan) -> list[Path]:
-    """The planned files that are missing or not their recorded size.
+    """The planned local files that are missing, not their recorded size, or (when an ETag
+    is recorded) not the very file that was recorded.
 
     Blocking (one stat per entry): runs in a thread, before the reply's first byte.
     """
     problems = []
     for entry in plan.entries:
+        if entry.path is None:
+            continue  # remote: download/sources.py asks the store
         try:
-            size = os.stat(entry.path).st_size
+            stat = os.stat(entry.path)
         except OSError:
             problems.append(entry.path)
             continue
-        if size != entry.size:
+        if stat.st_size != entry.size or (entry.etag and disk_etag(stat) != entry.etag):
             problems.append(entry.path)
     return problems
 
@@ -212,6 +222,8 @@ def _read_body(
 ) -> Iterator[bytes]:
     """Bytes [first, last) of one file; the first read tops up the pending literal bytes
     to a full chunk. The descriptor is open only while this generator runs."""
+    if entry.path is None:
+        raise ValueError(f"{entry.key}: iter_range reads local files only")
     try:
         fd = os.open(entry.path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError as error:

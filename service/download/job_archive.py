@@ -7,12 +7,14 @@ from pathlib import Path
 from service.download.archive import ArchiveEntry, ArchivePlan, build_plan
 from service.download.names import SourceVariations, entry_names
 from service.projections.job_state import JobState, OutputState
+from service.storage.interface import ObjectStorage
 
 
 def plan_job_archive(
-    job: JobState, outputs: tuple[OutputState, ...], data_dir: Path
+    job: JobState, outputs: tuple[OutputState, ...], storage: ObjectStorage
 ) -> ArchivePlan:
-    """Upload order, then variation index; names come from the uploads, paths from the view.
+    """Upload order, then variation index; names come from the uploads, keys and ETags from
+    the view (a local file's path from the storage, so it can go by sendfile).
 
     Timestamps are the render times recorded in the events, so every request and every
     instance produces the same bytes (and the same strong ETag).
@@ -25,10 +27,12 @@ def plan_job_archive(
     entries = [
         ArchiveEntry(
             name=name,
-            path=data_dir / output.path,
+            path=storage.local_path(output.key),
             size=output.size,
             crc32=output.crc32,
             modified_at=output.rendered_at,
+            key=output.key,
+            etag=output.etag,
         )
         for source, source_names in zip(sources, names, strict=True)
         for output, name in zip(by_file[source.file_id], source_names, strict=True)

@@ -5,7 +5,9 @@ bodies go as aiohttp's FileResponse sends a file, with `loop.sendfile`: the kern
 their pages to the socket, and their bytes never pass through Python. Before each window
 is sent, a worker thread has read it into the page cache (a sendfile to /dev/null, which
 copies nothing), so the event loop never waits for the disk; opening, the size check and
-closing run in threads too.
+closing run in threads too. A body in an object store (no local file) is read with
+ranged GETs, several ahead of the send, each guarded by `If-Match` with the ETag the log
+recorded (storage/reading.py).
 
 When the client goes away, or the handler is cancelled, the send stops at the window in
 flight and the file is closed once the read-ahead thread is done with it.
@@ -19,6 +21,9 @@ from typing import IO, Protocol
 
 from service.download.archive import ArchivePlan, FileSlice, iter_pieces
 from service.errors import ArchiveSourceChanged
+from service.storage.disk import disk_etag
+from service.storage.interface import ObjectStorage
+from service.storage.reading import read_range
 
 # The first window of a file is small, so the first byte leaves soon after the read-ahead
 # of 1 MiB; windows then double up to 32 MiB, so a 1000 MiB archive takes ~40 sendfile
@@ -37,18 +42,35 @@ class Response(Protocol):
 
 
 async def send_range(
-    request: Request, response: Response, plan: ArchivePlan, start: int, end: int
+    request: Request,
+    response: Response,
+    plan: ArchivePlan,
+    start: int,
+    end: int,
+    storage: ObjectStorage | None = None,
 ) -> None:
     """Write bytes [start, end) of the archive to the prepared `response`.
 
-    Raises ArchiveSourceChanged when a file is missing, resized or shrinks mid-send:
-    the transfer must then be cut short, never completed without those bytes.
+    Raises ArchiveSourceChanged when a file is missing, resized or shrinks mid-send, and
+    ObjectChanged when a remote object no longer has its recorded ETag: the transfer must
+    then be cut short, never completed without those bytes or with another version's.
     """
     for piece in iter_pieces(plan, start, end):
         if isinstance(piece, bytes):
             await response.write(piece)
+        elif piece.entry.path is None:
+            await _send_remote(response, piece, storage)
         else:
             await _send_slice(request, piece)
+
+
+async def _send_remote(response: Response, piece: FileSlice, storage: ObjectStorage | None) -> None:
+    """A remote body: ranged GETs read ahead, each guarded by the recorded ETag."""
+    entry = piece.entry
+    if storage is None or entry.etag is None:
+        raise ArchiveSourceChanged(entry.key, entry.size, None)
+    async for data in read_range(storage, entry.key, piece.first, piece.last, etag=entry.etag):
+        await response.write(data)
 
 
 async def _send_slice(request: Request, piece: FileSlice) -> None:
@@ -105,14 +127,15 @@ def _open(piece: FileSlice, first_window: int) -> IO[bytes]:
     Runs in a thread.
     """
     entry = piece.entry
+    assert entry.path is not None
     try:
         file = os.fdopen(os.open(entry.path, os.O_RDONLY | os.O_CLOEXEC), "rb")
     except OSError as error:
         raise ArchiveSourceChanged(str(entry.path), entry.size, None) from error
     try:
-        actual = os.fstat(file.fileno()).st_size
-        if actual != entry.size:
-            raise ArchiveSourceChanged(str(entry.path), entry.size, actual)
+        stat = os.fstat(file.fileno())
+        if stat.st_size != entry.size or (entry.etag and disk_etag(stat) != entry.etag):
+            raise ArchiveSourceChanged(str(entry.path), entry.size, stat.st_size)
         _read_ahead(file, piece.first, first_window)
     except BaseException:
         file.close()

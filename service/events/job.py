@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service.events.base import Event, register
 
@@ -31,14 +31,30 @@ class _Part(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+ETAG_PATTERN = r'^(W/)?"[\x21\x23-\x7e]*"$'  # a quoted entity tag, as HTTP and S3 give it
+
+
+def key_from_path(data: object) -> object:
+    """Schema 1 named an object by `path`, relative to the data directory: the same text
+    as its key today (storage/keys.py), so old events read as if they said `key`."""
+    if isinstance(data, dict) and "path" in data and "key" not in data:
+        data = dict(data)
+        data["key"] = data.pop("path")
+    return data
+
+
 class StoredUpload(_Part):
-    """One uploaded file as stored on disk; `name` is the user's, `path` is ours."""
+    """One uploaded file as stored; `name` is the user's, `key` is ours (the object's key
+    in storage), `etag` the stored object's (None in events from before object storage)."""
 
     file_id: uuid.UUID
     name: str = Field(min_length=1, max_length=1024)
     size: int = Field(ge=0)
     sha256: str = Field(pattern="^[0-9a-f]{64}$")
-    path: str = Field(min_length=1, description="Relative to the data directory.")
+    key: str = Field(min_length=1, description="The object's key: uploads/<job>/<file><ext>.")
+    etag: str | None = Field(default=None, pattern=ETAG_PATTERN)
+
+    _legacy = model_validator(mode="before")(key_from_path)
 
 
 class EffectParameters(_Part):
@@ -49,9 +65,11 @@ class EffectParameters(_Part):
 
 
 class Thumbnail(_Part):
-    """A JPEG of a video's first frame, for the page (issue 12); `sha256` makes its ETag."""
+    """A JPEG of a video's frame, for the page (issue 12): the object's key and ETag in
+    storage, and its size and SHA-256 (which makes the HTTP ETag)."""
 
-    path: str = Field(min_length=1, description="Relative to the data directory.")
+    key: str = Field(min_length=1, description="outputs/<job>/<file>/….jpg")
+    etag: str | None = Field(default=None, pattern=ETAG_PATTERN)
     size: int = Field(ge=0)
     sha256: str = Field(pattern="^[0-9a-f]{64}$")
 
@@ -63,8 +81,10 @@ class FileError(_Part):
 
 class PurgedFile(_Part):
     file_id: uuid.UUID
-    path: str
+    key: str
     bytes: int = Field(ge=0)
+
+    _legacy = model_validator(mode="before")(key_from_path)
 
 
 @register
@@ -72,6 +92,7 @@ class UploadReceived(Event):
     """The job exists: who owns it, what was uploaded, how many variations of each."""
 
     TYPE = "UploadReceived"
+    SCHEMA_VERSION = 2  # 2: files name objects by `key` (was `path`) and record their ETag
     job_id: uuid.UUID
     owner_id: uuid.UUID
     variations_per_video: int = Field(ge=1, le=20)
@@ -93,13 +114,16 @@ class ProcessingStarted(Event):
 
 @register
 class VariationRendered(Event):
-    """One output exists on disk, with the size and CRC-32 the ZIP needs up front."""
+    """One output is stored, with the size and CRC-32 the ZIP needs up front and the ETag
+    every later read of it must match."""
 
     TYPE = "VariationRendered"
+    SCHEMA_VERSION = 2  # 2: `key` (was `path`) and `etag`
     job_id: uuid.UUID
     file_id: uuid.UUID
     variation_index: int = Field(ge=1, le=20)
-    path: str = Field(min_length=1, description="Relative to the data directory.")
+    key: str = Field(min_length=1, description="The object's key: outputs/<job>/<file>/….")
+    etag: str | None = Field(default=None, pattern=ETAG_PATTERN)
     size: int = Field(ge=0)
     crc32: int = Field(ge=0, le=0xFFFFFFFF)
     effects: EffectParameters
@@ -108,6 +132,8 @@ class VariationRendered(Event):
     # this output's thumbnail, and the source's when this render is the first to carry it.
     thumbnail: Thumbnail | None = None
     source_thumbnail: Thumbnail | None = None
+
+    _legacy = model_validator(mode="before")(key_from_path)
 
 
 @register
@@ -137,9 +163,10 @@ class ProcessingFinished(Event):
 
 @register
 class UploadsPurged(Event):
-    """The job's upload files are gone from disk."""
+    """The job's upload objects are deleted."""
 
     TYPE = "UploadsPurged"
+    SCHEMA_VERSION = 2  # 2: each file's `key` (was `path`)
     job_id: uuid.UUID
     files: tuple[PurgedFile, ...]
     bytes_freed: int = Field(ge=0)
@@ -161,7 +188,7 @@ class Expired(Event):
 
 @register
 class OutputsDeleted(Event):
-    """The job's rendered files are gone from disk after expiry."""
+    """The job's rendered objects are deleted after expiry."""
 
     TYPE = "OutputsDeleted"
     job_id: uuid.UUID

@@ -9,7 +9,17 @@ from aiohttp import web
 from service.bootstrap import running_services
 from service.clock import Clock
 from service.contract import docs as contract_docs
-from service.http import admin, auth_routes, cancel, download, health, jobs, live, outputs
+from service.http import (
+    admin,
+    auth_routes,
+    cancel,
+    download,
+    health,
+    jobs,
+    live,
+    output,
+    thumbnails,
+)
 from service.http.errors import error_middleware
 from service.http.keys import SERVICES
 from service.settings import Settings
@@ -23,10 +33,11 @@ ROUTE_TABLES: list[web.RouteTableDef] = [
     download.routes,
     contract_docs.routes,  # issue 14: /api/openapi.json, /api/docs
     cancel.routes,  # issue 10
+    output.routes,  # issue 15: one output, a presigned redirect from a bucket
     live.routes,  # issue 10
     # The web page (issue 12)
     admin.routes,
-    outputs.routes,
+    thumbnails.routes,
     web_routes.routes,
 ]
 

@@ -8,7 +8,6 @@ the client sees a truncated transfer, never a well-formed archive that lacks an 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import timedelta
 
@@ -21,13 +20,13 @@ from service.contract import Raw, declare, respond
 from service.contract.parse import parse_path
 from service.contract.types import Timestamp
 from service.download import links
-from service.download.archive import check_sources
 from service.download.availability import downloadable_outputs
 from service.download.disposition import content_disposition
 from service.download.job_archive import archive_filename, plan_job_archive
 from service.download.ranges import content_range, parse_range
 from service.download.send import send_range
-from service.errors import ArchiveSourceChanged, InvalidDownloadLink
+from service.download.sources import verified_plan
+from service.errors import InvalidDownloadLink
 from service.http.auth import require_user
 from service.http.job_models import JobPath
 from service.http.jobs import visible_job
@@ -97,16 +96,8 @@ async def download(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
     job = await _job_for_download(request)
     outputs = downloadable_outputs(job, services.clock.now())
-    plan = plan_job_archive(job, outputs, services.settings.data_dir)
-    missing = await asyncio.to_thread(check_sources, plan)
-    if missing:
-        log.error(
-            "job %s lists outputs missing on disk: %s",
-            job.job_id,
-            missing,
-            extra={"action": "download.output_missing"},
-        )
-        raise ArchiveSourceChanged(str(missing[0]), expected_size=-1, actual_size=None)
+    plan = plan_job_archive(job, outputs, services.storage)
+    plan = await verified_plan(plan, services.storage, job.job_id)
 
     span = None
     if_range = request.headers.get("If-Range")
@@ -125,7 +116,7 @@ async def download(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     if request.method == "HEAD":
         return response
-    await send_range(request, response, plan, start, end)
+    await send_range(request, response, plan, start, end, services.storage)
     await response.write_eof()
     return response
 

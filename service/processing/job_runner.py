@@ -1,5 +1,12 @@
 """Render one claimed job: probe each upload, render what the log does not record yet,
-record each output the moment it exists, then record how the job ended.
+store and record each output the moment it exists, then record how the job ended.
+
+Sources and renders live in this worker's own scratch folder (`scratch.py`): a source
+in a bucket is fetched there first (a local-disk source is read in place), a render is
+stored under its key, and only then is `VariationRendered` appended with the key, size,
+CRC-32 and the stored object's ETag: the log never names an object that is not stored.
+A store that is down makes the attempt wait and retry (`storage_retry.py`), holding its
+lease, rather than fail the job.
 
 Every append expects the version this attempt last wrote, so the attempt is fenced: if
 another worker reclaimed the job (this one lost its lease without noticing), the next
@@ -16,14 +23,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from service.clock import Clock
-from service.errors import ProbeFailed, ProcessingError, RenderFailed, WrongExpectedVersion
+from service.errors import (
+    ObjectChanged,
+    ObjectNotFound,
+    ProbeFailed,
+    ProcessingError,
+    RenderFailed,
+    WrongExpectedVersion,
+)
 from service.events.base import Event, EventMetadata, NewEvent
 from service.events.job import (
     CancellationRequested,
@@ -37,16 +51,16 @@ from service.events.job import (
 )
 from service.events.store import EventStore
 from service.processing.claim import Claim
-from service.processing.plan import (
-    Variation,
-    output_path,
-    source_thumbnail_path,
-    still_to_render,
-)
+from service.processing.plan import Variation, still_to_render
 from service.processing.probe import probe_duration
 from service.processing.progress import JobProgress, Publish
 from service.processing.render import RenderCancelled, RenderedFile, render_variation
+from service.processing.scratch import Scratch, remove_tree
+from service.processing.storage_retry import retrying
 from service.processing.thumbnail import make_thumbnail
+from service.projections.job_state import FileState, OutputState
+from service.storage.interface import ObjectStorage, StoredObject
+from service.storage.keys import OUTPUTS, check_key, job_prefix, output_key
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +81,7 @@ class RenderSettings:
     """What every render of this worker shares."""
 
     ffmpeg: str
-    data_dir: Path
+    scratch: Scratch
     threads: int | None
     worker: str
 
@@ -78,25 +92,36 @@ class JobRunner:
     def __init__(
         self,
         store: EventStore,
+        storage: ObjectStorage,
         settings: RenderSettings,
         clock: Clock,
         *,
         progress: Publish | None = None,
     ) -> None:
         self._store = store
+        self._storage = storage
         self._settings = settings
         self._clock = clock
         self._publish = progress
 
     async def run(self, claim: Claim, cancel: asyncio.Event | None = None) -> Outcome:
+        folder = self._settings.scratch.job_folder(claim.job.job_id)
+        try:
+            return await self._run(claim, folder, cancel)
+        finally:
+            await asyncio.shield(asyncio.ensure_future(asyncio.to_thread(remove_tree, folder)))
+
+    async def _run(self, claim: Claim, folder: Path, cancel: asyncio.Event | None) -> Outcome:
         job = claim.job
         cancel = cancel if cancel is not None else asyncio.Event()
         if job.status == "cancelling":
             cancel.set()  # asked for while no worker held it: render nothing more
-        data_dir = self._settings.data_dir
-        recorded = {o.path for o in job.outputs} | set(job.thumbnail_paths())
-        leftovers = await asyncio.to_thread(
-            remove_unrecorded_outputs, data_dir, job.job_id, recorded
+        thumbnail_keys = [t.key for t in job.thumbnails()]
+        leftovers = await retrying(
+            lambda: remove_unrecorded_outputs(
+                self._storage, job.job_id, job.outputs, also_keep=thumbnail_keys
+            ),
+            "remove unrecorded outputs",
         )
         if leftovers:
             log.info(
@@ -118,7 +143,7 @@ class JobRunner:
         for file_id, variations in _by_file(still_to_render(job)):
             if cancel.is_set():
                 break
-            error = await self._render_file(attempt, variations)
+            error = await self._render_file(attempt, variations, folder)
             if error is not None:
                 errors.append(FileError(file_id=file_id, message=error[:MAX_ERROR_CHARS]))
         outcome = await self._finish(attempt, errors)
@@ -155,22 +180,29 @@ class JobRunner:
                 continue  # write the cancelled finish instead
             return outcome
 
-    async def _render_file(self, attempt: _Attempt, variations: list[Variation]) -> str | None:
+    async def _render_file(
+        self, attempt: _Attempt, variations: list[Variation], folder: Path
+    ) -> str | None:
         """Render one upload's missing variations; the error message if the file failed."""
         settings = self._settings
         file = variations[0].file
-        source = settings.data_dir / file.upload_path
+        try:
+            source = await self._source(file, folder)
+        except ObjectNotFound:
+            return "the uploaded file is missing from storage"
+        except ObjectChanged:
+            return "the uploaded file changed in storage since it was received"
         try:
             duration_s = await probe_duration(settings.ffmpeg, source)
         except ProbeFailed as exc:
             return _describe(exc)
-        source_pending = file.thumbnail is None  # made with the first render recorded
         timeout_s = RENDER_TIMEOUT_BASE_S + RENDER_TIMEOUT_PER_VIDEO_S * duration_s
+        source_pending = file.thumbnail is None  # made with the file's first recorded render
         for variation in variations:
             if attempt.cancel.is_set():
                 return None
-            relative = output_path(attempt.job_id, file.file_id, variation.index, attempt.number)
-            target = settings.data_dir / relative
+            key = output_key(attempt.job_id, file.file_id, variation.index, attempt.number)
+            target = folder / key.rsplit("/", 2)[-2] / key.rsplit("/", 1)[-1]
             await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
             progress = attempt.progress
             if progress is not None:
@@ -190,43 +222,69 @@ class JobRunner:
                 return _describe(exc)
             except RenderCancelled:
                 return None
+            # Thumbnails first: storing the render may move its scratch file away.
             thumbnails = await self._thumbnails(
-                attempt, file.file_id, (source, target), relative, with_source=source_pending
+                attempt, file.file_id, (source, rendered.path), key, with_source=source_pending
             )
-            await self._record(attempt, variation, relative, rendered, thumbnails)
+            stored = await retrying(
+                lambda: self._storage.put_file(key, rendered.path),  # noqa: B023 (awaited now)
+                f"store {key}",
+            )
+            await self._record(attempt, variation, stored, rendered, thumbnails)
             source_pending = False
             if progress is not None:
                 progress.finished_one()
         return None
+
+    async def _source(self, file: FileState, folder: Path) -> Path:
+        """The upload as a local file: in place on the local disk, else fetched (streamed)
+        into the job's scratch folder, checked against the ETag recorded at intake."""
+        local = self._storage.local_path(file.upload_key)
+        if local is not None:
+            return local
+        target = folder / f"source-{file.file_id}{PurePosixPath(file.upload_key).suffix}"
+
+        async def fetch() -> Path:
+            await asyncio.to_thread(target.unlink, missing_ok=True)  # a failed try's part
+            await self._storage.fetch_to_file(file.upload_key, target, if_match=file.upload_etag)
+            return target
+
+        return await retrying(fetch, f"fetch {file.upload_key}")
 
     async def _thumbnails(
         self,
         attempt: _Attempt,
         file_id: uuid.UUID,
         videos: tuple[Path, Path],
-        relative: str,
+        key: str,
         *,
         with_source: bool,
     ) -> tuple[Thumbnail | None, Thumbnail | None]:
-        """The output's thumbnail, and the source's when none is recorded yet: both are made
-        only once a render exists, so a file that fails or a job cancelled first leaves none."""
-        settings = self._settings
-        source, target = videos
-        made = await make_thumbnail(
-            settings.ffmpeg, target, settings.data_dir, str(Path(relative).with_suffix(".jpg"))
-        )
+        """The output's thumbnail, and the source's when none is recorded yet, stored beside
+        the output. Made only once a render exists, so a file that fails, or a job cancelled
+        first, leaves none behind."""
+        source, rendered = videos
+        made = await self._thumbnail(rendered, rendered.with_suffix(".jpg"), str(
+            PurePosixPath(key).with_suffix(".jpg")
+        ))  # fmt: skip
         if not with_source:
             return made, None
-        source_relative = source_thumbnail_path(attempt.job_id, file_id, attempt.number)
-        return made, await make_thumbnail(
-            settings.ffmpeg, source, settings.data_dir, source_relative
-        )
+        source_key = check_key(f"{PurePosixPath(key).parent}/source-a{attempt.number}.jpg")
+        local = rendered.with_name(f"source-a{attempt.number}.jpg")
+        return made, await self._thumbnail(source, local, source_key)
+
+    async def _thumbnail(self, video: Path, local: Path, key: str) -> Thumbnail | None:
+        made = await make_thumbnail(self._settings.ffmpeg, video, local)
+        if made is None:
+            return None
+        stored = await retrying(lambda: self._storage.put_file(key, made.path), f"store {key}")
+        return Thumbnail(key=stored.key, etag=stored.etag, size=made.size, sha256=made.sha256)
 
     async def _record(
         self,
         attempt: _Attempt,
         variation: Variation,
-        relative: str,
+        stored: StoredObject,
         rendered: RenderedFile,
         thumbnails: tuple[Thumbnail | None, Thumbnail | None] = (None, None),
     ) -> None:
@@ -234,7 +292,8 @@ class JobRunner:
             job_id=attempt.job_id,
             file_id=variation.file.file_id,
             variation_index=variation.index,
-            path=relative,
+            key=stored.key,
+            etag=stored.etag,
             size=rendered.size,
             crc32=rendered.crc32,
             effects=EffectParameters(**variation.effects.model_dump()),
@@ -246,12 +305,8 @@ class JobRunner:
             # A cancel racing this append does not undo the render: record it, then stop.
             await attempt.append(event, retry_on_cancel=True)
         except AttemptFenced:
-            await asyncio.to_thread(rendered.path.unlink, missing_ok=True)
-            for thumbnail in thumbnails:
-                if thumbnail is not None:
-                    await asyncio.to_thread(
-                        (self._settings.data_dir / thumbnail.path).unlink, missing_ok=True
-                    )
+            keys = [stored.key, *(t.key for t in thumbnails if t is not None)]
+            await retrying(lambda: self._storage.delete(keys), f"delete {stored.key}")
             raise
         attempt.outputs += 1
 
@@ -330,18 +385,17 @@ def _describe(exc: ProcessingError) -> str:
     return f"{exc.summary}\n{exc.detail}" if exc.detail else exc.summary
 
 
-def remove_unrecorded_outputs(data_dir: Path, job_id: uuid.UUID, recorded: set[str]) -> list[str]:
-    """Delete files under `outputs/<job>/` that the log does not record: a crashed
-    attempt's partial or unrecorded render. Blocking: runs in a thread."""
-    folder = data_dir / "outputs" / str(job_id)
-    if not folder.is_dir():
-        return []
-    removed = []
-    for path in sorted(folder.rglob("*")):
-        if path.is_dir() and not path.is_symlink():
-            continue
-        relative = path.relative_to(data_dir).as_posix()
-        if relative not in recorded:
-            path.unlink(missing_ok=True)
-            removed.append(relative)
-    return removed
+async def remove_unrecorded_outputs(
+    storage: ObjectStorage,
+    job_id: uuid.UUID,
+    recorded: tuple[OutputState, ...],
+    *,
+    also_keep: Iterable[str] = (),
+) -> list[str]:
+    """Delete objects under `outputs/<job>/` that the log does not record: a crashed
+    attempt's unrecorded render (recorded thumbnails, `also_keep`, stay)."""
+    keep = {o.key for o in recorded} | set(also_keep)
+    stray = [o.key for o in await storage.list(job_prefix(OUTPUTS, job_id)) if o.key not in keep]
+    if stray:
+        await storage.delete(stray)
+    return stray

@@ -45,17 +45,3 @@ def still_to_render(job: JobState) -> list[Variation]:
     """The planned variations the log does not record yet."""
     done = {(o.file_id, o.variation_index) for o in job.outputs}
     return [v for v in plan_variations(job) if (v.file.file_id, v.index) not in done]
-
-
-def output_path(job_id: uuid.UUID, file_id: uuid.UUID, index: int, attempt: int) -> str:
-    """Data-dir-relative path of an output; ids only, never the uploader's names.
-
-    The attempt is part of the name, so a worker that lost its lease but has not yet
-    noticed can never overwrite or delete the file of the attempt that replaced it.
-    """
-    return f"outputs/{job_id}/{file_id}/v{index:02d}-a{attempt}.mp4"
-
-
-def source_thumbnail_path(job_id: uuid.UUID, file_id: uuid.UUID, attempt: int) -> str:
-    """Where the source's thumbnail goes: beside its outputs, so it is deleted with them."""
-    return f"outputs/{job_id}/{file_id}/source-a{attempt}.jpg"

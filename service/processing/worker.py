@@ -37,8 +37,10 @@ from service.processing.ffmpeg_binary import locate_ffmpeg
 from service.processing.job_runner import AttemptFenced, JobRunner, RenderSettings
 from service.processing.leases import JobLeases
 from service.processing.progress import ProgressPublisher
+from service.processing.scratch import Scratch
 from service.projections.job_queries import JobQueries
 from service.projections.runner import RECONNECT_DELAY_S
+from service.storage.interface import ObjectStorage
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +83,8 @@ class Worker:
         database: Database,
         jobs: JobQueries,
         clock: Clock,
-        data_dir: Path,
+        storage: ObjectStorage,
+        scratch_dir: Path,
         ffmpeg_path: str | None = None,
         concurrency: int = 1,
         threads: int | None = None,
@@ -91,7 +94,8 @@ class Worker:
         self._database = database
         self._jobs = jobs
         self._clock = clock
-        self._data_dir = data_dir
+        self._storage = storage
+        self._scratch = Scratch(scratch_dir)
         self._ffmpeg_path = ffmpeg_path
         self._concurrency = concurrency
         self._threads = ffmpeg_threads(threads, concurrency)
@@ -126,10 +130,12 @@ class Worker:
             self._problem = exc.message
             log.error("worker cannot start: %s", exc.message, extra={"action": "worker.no_ffmpeg"})
             return
+        await asyncio.to_thread(self._scratch.reclaim)
         progress = ProgressPublisher(self._database.pool)
         runner = JobRunner(
             self._store,
-            RenderSettings(ffmpeg, self._data_dir, self._threads, self.worker_id),
+            self._storage,
+            RenderSettings(ffmpeg, self._scratch, self._threads, self.worker_id),
             self._clock,
             progress=progress.publish,
         )

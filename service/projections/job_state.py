@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from service.events.base import RecordedEvent
 from service.events.job import (
@@ -28,6 +28,7 @@ from service.events.job import (
     UploadReceived,
     UploadsPurged,
     VariationRendered,
+    key_from_path,
 )
 
 JobStatus = Literal[
@@ -43,26 +44,40 @@ class _State(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+def _upload_key_from_path(data: object) -> object:
+    """Job documents written before object storage called the key `upload_path`."""
+    if isinstance(data, dict) and "upload_path" in data and "upload_key" not in data:
+        data = dict(data)
+        data["upload_key"] = data.pop("upload_path")
+    return data
+
+
 class FileState(_State):
     file_id: uuid.UUID
     name: str
     size: int
     sha256: str
-    upload_path: str
+    upload_key: str
+    upload_etag: str | None = None
     status: FileStatus = "uploaded"
     error: str | None = None
     thumbnail: Thumbnail | None = None
+
+    _legacy = model_validator(mode="before")(_upload_key_from_path)
 
 
 class OutputState(_State):
     file_id: uuid.UUID
     variation_index: int
-    path: str
+    key: str
+    etag: str | None = None
     size: int
     crc32: int
     effects: EffectParameters
     rendered_at: datetime
     thumbnail: Thumbnail | None = None
+
+    _legacy = model_validator(mode="before")(key_from_path)
 
 
 class JobState(_State):
@@ -93,12 +108,12 @@ class JobState(_State):
     version: int
     last_position: int
 
-    def thumbnail_paths(self) -> list[str]:
+    def thumbnails(self) -> list[Thumbnail]:
         """Every thumbnail the log records, sources' and outputs'."""
         return [
-            t.path
+            t
             for t in (*(f.thumbnail for f in self.files), *(o.thumbnail for o in self.outputs))
-            if t
+            if t is not None
         ]
 
     def outputs_of(self, file_id: uuid.UUID) -> tuple[OutputState, ...]:
@@ -134,7 +149,12 @@ def evolve(state: JobState | None, recorded: RecordedEvent) -> JobState | None:
             expires_at=event.expires_at,
             files=tuple(
                 FileState(
-                    file_id=f.file_id, name=f.name, size=f.size, sha256=f.sha256, upload_path=f.path
+                    file_id=f.file_id,
+                    name=f.name,
+                    size=f.size,
+                    sha256=f.sha256,
+                    upload_key=f.key,
+                    upload_etag=f.etag,
                 )
                 for f in event.files
             ),
@@ -203,7 +223,8 @@ def _add_output(state: JobState, event: VariationRendered) -> tuple[OutputState,
     output = OutputState(
         file_id=event.file_id,
         variation_index=event.variation_index,
-        path=event.path,
+        key=event.key,
+        etag=event.etag,
         size=event.size,
         crc32=event.crc32,
         effects=event.effects,

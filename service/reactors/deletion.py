@@ -1,33 +1,40 @@
-"""Delete one job's recorded files and its folder, refusing anything outside its root.
+"""Delete one job's recorded objects, then whatever else lies under the job's prefix,
+refusing any key outside that prefix.
 
 Deleting is the reactors' side effect outside the database, so it must be safe to
-repeat: a file that is already gone counts as deleted.
+repeat: an object that is already gone counts as deleted. The second step is the sweep
+for objects the log never named (a crashed render's upload, an intake cut short): once
+the job's files are owed deletion, nothing under its prefix is kept but what `keep` names.
 """
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
-import os
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+
+from service.errors import InvalidObjectKey, StorageError
+from service.storage.interface import ObjectStorage
+from service.storage.keys import check_key
 
 log = logging.getLogger(__name__)
+
+DELETES_IN_FLIGHT = 8  # concurrent deletes: a job has at most a few hundred objects
 
 
 @dataclass(frozen=True)
 class RecordedFile:
-    """A file as the log knows it: its data-dir-relative path and recorded size."""
+    """An object as the log knows it: its key and recorded size."""
 
-    path: str
+    key: str
     size: int
 
 
 @dataclass(frozen=True)
 class FailedFile:
-    path: str
+    key: str
     error: str
 
 
@@ -38,60 +45,77 @@ class DeletionReport:
     deleted: list[RecordedFile] = field(default_factory=list)
     refused: list[RecordedFile] = field(default_factory=list)
     failed: list[FailedFile] = field(default_factory=list)
+    swept: list[str] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
         return not self.failed
 
 
-def inside(root: Path, candidate: Path) -> bool:
-    """True when `candidate`, symlinks in its folders resolved, lies strictly under `root`."""
-    if candidate.name in ("", ".", ".."):
-        return False
-    resolved, base = candidate.parent.resolve() / candidate.name, root.resolve()
-    return resolved != base and resolved.is_relative_to(base)
-
-
-def delete_job_files(
-    data_dir: Path, root: Path, job_folder: str, files: Sequence[RecordedFile]
+async def delete_job_objects(
+    storage: ObjectStorage,
+    prefix: str,
+    files: Sequence[RecordedFile],
+    *,
+    keep: frozenset[str] = frozenset(),
 ) -> DeletionReport:
-    """Unlink `files` (data-dir-relative), then remove `root/job_folder`. Runs in a thread.
-
-    A path outside `root` is refused and left alone. The folder goes only when every
-    file went, so a failed file keeps its folder for the retry; leftovers the log does
-    not know about (a crashed writer's partial file) go with the folder.
-    """
+    """Delete `files` (each must lie under `prefix`), then every other object under
+    `prefix` but `keep`. The sweep runs only once every recorded file went, so a failed
+    file is retried with everything else still in place."""
     report = DeletionReport()
+    wanted = []
     for recorded in files:
-        candidate = data_dir / recorded.path
-        if Path(recorded.path).is_absolute() or not inside(root, candidate):
-            log.error(
-                "refusing to delete %s: it lies outside %s",
-                recorded.path,
-                root,
-                extra={"action": "reactor.path_refused"},
-            )
-            report.refused.append(recorded)
-            continue
-        try:
-            candidate.unlink(missing_ok=True)
-        except OSError as exc:
-            report.failed.append(FailedFile(recorded.path, _describe(exc)))
+        if _valid(recorded.key) and recorded.key.startswith(prefix):
+            wanted.append(recorded)
         else:
+            log.error("refusing to delete %r: it is not a key under %s", recorded.key, prefix,
+                      extra={"action": "reactor.key_refused"})  # fmt: skip
+            report.refused.append(recorded)
+    limit = asyncio.Semaphore(DELETES_IN_FLIGHT)
+
+    async def delete(key: str) -> str | None:
+        async with limit:
+            try:
+                await storage.delete([key])
+            except InvalidObjectKey:
+                return "refused"
+            except (OSError, StorageError) as exc:
+                return _describe(exc)
+        return None
+
+    outcomes = await asyncio.gather(*(delete(r.key) for r in wanted))
+    for recorded, error in zip(wanted, outcomes, strict=True):
+        if error is None:
             report.deleted.append(recorded)
+        elif error == "refused":
+            report.refused.append(recorded)
+        else:
+            report.failed.append(FailedFile(recorded.key, error))
     if report.failed:
         return report
-    folder = root / job_folder
     try:
-        shutil.rmtree(folder)
-    except FileNotFoundError:
-        pass
-    except OSError as exc:
-        relative = os.path.relpath(getattr(exc, "filename", None) or folder, data_dir)
-        report.failed.append(FailedFile(relative, _describe(exc)))
+        leftovers = [o.key for o in await storage.list(prefix) if o.key not in keep]
+    except (OSError, StorageError) as exc:
+        report.failed.append(FailedFile(prefix, _describe(exc)))
+        return report
+    for key, error in zip(leftovers, await asyncio.gather(*map(delete, leftovers)), strict=True):
+        if error is None:
+            report.swept.append(key)
+        elif error != "refused":
+            report.failed.append(FailedFile(key, error))
     return report
 
 
-def _describe(exc: OSError) -> str:
-    name = errno.errorcode.get(exc.errno or 0, "error")
-    return f"{name}: {exc.strerror or exc}"
+def _valid(key: str) -> bool:
+    try:
+        check_key(key)
+    except InvalidObjectKey:
+        return False
+    return True
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError):
+        name = errno.errorcode.get(exc.errno or 0, "error")
+        return f"{name}: {exc.strerror or exc}"
+    return f"{exc.__class__.__name__}: {getattr(exc, 'detail', None) or exc}"

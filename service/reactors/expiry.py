@@ -49,6 +49,18 @@ WHERE status = ANY ($1::text[])
 ORDER BY created_at, job_id
 LIMIT $4
 """
+# The bytes the log says are stored: outputs not yet deleted and uploads not yet purged.
+_RECORDED_BYTES = """
+SELECT coalesce(sum(
+    CASE WHEN state->>'outputs_deleted' = 'false' THEN
+        (SELECT coalesce(sum((o->>'size')::bigint), 0)
+         FROM jsonb_array_elements(state->'outputs') o)
+    ELSE 0 END
+  + CASE WHEN state->>'uploads_purged' = 'false' THEN
+        (SELECT coalesce(sum((f->>'size')::bigint), 0) FROM jsonb_array_elements(state->'files') f)
+    ELSE 0 END
+), 0)::bigint FROM job_view
+"""
 _EXPIRED_NOT_REAPED = """
 SELECT state FROM job_view WHERE status = 'expired' AND state->>'outputs_deleted' = 'false'
 """
@@ -83,6 +95,8 @@ class ExpiryScheduler:
         low_water: float,
         poll_interval_s: float = 1.0,
         usage_probe: UsageProbe | None = None,
+        quota_bytes: int | None = None,
+        measure_disk: bool = True,
     ) -> None:
         self._store = store
         self._database = database
@@ -92,6 +106,10 @@ class ExpiryScheduler:
         self._low_water = low_water
         self._poll_interval_s = poll_interval_s
         self._probe = usage_probe or (lambda: measure(data_dir))
+        # A quota (any backend) compares what the log records with it; without one the
+        # data volume is measured, which says nothing about a bucket (measure_disk False).
+        self._quota_bytes = quota_bytes
+        self._measure_disk = measure_disk
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
         self.active = False
@@ -122,7 +140,12 @@ class ExpiryScheduler:
         """Above the high-water mark, expire the oldest finished jobs until the usage,
         projected from what each expiry will free, is under the low-water mark."""
         try:
-            used, total = await asyncio.to_thread(self._probe)
+            if self._quota_bytes is not None:
+                used, total = await self._recorded_bytes(), self._quota_bytes
+            elif self._measure_disk:
+                used, total = await asyncio.to_thread(self._probe)
+            else:
+                return
         except OSError as exc:
             log.warning(
                 "cannot measure the data volume: %s", exc, extra={"action": "expiry.probe_failed"}
@@ -135,7 +158,7 @@ class ExpiryScheduler:
         owed = await self._database.pool.fetch(_EXPIRED_NOT_REAPED)
         projected = used - sum(freeable_bytes(JobState.model_validate_json(r[0])) for r in owed)
         log.warning(
-            "data volume %.1f%% full (high water %.0f%%): evicting oldest results",
+            "storage %.1f%% full (high water %.0f%%): evicting oldest results",
             100 * usage.fraction,
             100 * self._high_water,
             extra={"action": "expiry.storage_pressure"},
@@ -145,6 +168,9 @@ class ExpiryScheduler:
                 return
             if await self._expire(state, "storage_pressure", now, result.evicted, result):
                 projected -= freeable_bytes(state)
+
+    async def _recorded_bytes(self) -> int:
+        return int(await self._database.pool.fetchval(_RECORDED_BYTES))
 
     async def _expire(
         self,

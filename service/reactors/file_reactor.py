@@ -18,7 +18,6 @@ import logging
 import time
 import uuid
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, Protocol
 
 import asyncpg
@@ -31,8 +30,9 @@ from service.events.notify import wait_for_wake
 from service.events.store import ANY, EventStore
 from service.projections.job_state import JobState, fold
 from service.projections.runner import SubscriptionRunner
-from service.reactors.deletion import FailedFile, RecordedFile, delete_job_files
+from service.reactors.deletion import FailedFile, RecordedFile, delete_job_objects
 from service.reactors.retry import RetryQueue
+from service.storage.interface import ObjectStorage
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +53,9 @@ class Cleanup(Protocol):
     purpose: str  # names the answer in its deterministic id
     sweep_sql: str  # job ids still owed the deletion, oldest first; $1 is a limit
 
-    def root(self, data_dir: Path) -> Path:
-        """The folder every file must lie under; job folders are `root/<job id>`."""
+    def sweeps(self, state: JobState) -> list[tuple[str, frozenset[str]]]:
+        """The job's key prefixes to empty, each with the keys under it to keep. The first
+        prefix is the one every recorded file must lie under."""
 
     def is_done(self, state: JobState) -> bool: ...
 
@@ -73,7 +74,7 @@ class FileReactor:
         *,
         store: EventStore,
         database: Database,
-        data_dir: Path,
+        storage: ObjectStorage,
         poll_interval_s: float = 1.0,
         retry: RetryQueue | None = None,
         sweep_interval_s: float = SWEEP_INTERVAL_S,
@@ -82,7 +83,7 @@ class FileReactor:
         self._cleanup = cleanup
         self._store = store
         self._database = database
-        self._data_dir = data_dir
+        self._storage = storage
         self._poll_interval_s = poll_interval_s
         self._sweep_interval_s = sweep_interval_s
         self.retry = retry if retry is not None else RetryQueue()
@@ -113,7 +114,7 @@ class FileReactor:
             log.warning(
                 "%s: cannot delete %s of job %s (attempt %d): %s; %s",
                 self.name,
-                failure.path,
+                failure.key,
                 job_id,
                 self.retry.attempts(job_id) or 1,
                 failure.error,
@@ -130,16 +131,21 @@ class FileReactor:
         cause = next((e for e in events if e.type == self._cleanup.cause_type), None)
         if state is None or cause is None or self._cleanup.is_done(state):
             return ()
-        root = self._cleanup.root(self._data_dir)
-        try:
-            report = await asyncio.to_thread(
-                delete_job_files, self._data_dir, root, str(job_id), self._cleanup.files(state)
-            )
-        except OSError as exc:
-            return (FailedFile(str(root / str(job_id)), repr(exc)),)
+        (prefix, keep), *others = self._cleanup.sweeps(state)
+        report = await delete_job_objects(
+            self._storage, prefix, self._cleanup.files(state), keep=keep
+        )
+        for other, kept in others:
+            if report.complete:
+                swept = await delete_job_objects(self._storage, other, [], keep=kept)
+                report.failed += swept.failed
+                report.swept += swept.swept
         if not report.complete:
             return tuple(report.failed)
-        answer = self._cleanup.answer(state, cause, {f.path for f in report.refused})
+        if report.swept:
+            log.info("%s: job %s: deleted %d object(s) the log never named", self.name, job_id,
+                     len(report.swept), extra={"action": f"{self.name}.swept"})  # fmt: skip
+        answer = self._cleanup.answer(state, cause, {f.key for f in report.refused})
         metadata = EventMetadata(
             correlation_id=cause.metadata.correlation_id or str(job_id),
             causation_id=str(cause.event_id),

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from service.events.base import Event, RecordedEvent
 from service.events.job import Expired, OutputsDeleted
 from service.projections.job_state import JobState
 from service.reactors.deletion import RecordedFile
+from service.storage.keys import OUTPUTS, job_prefix
 
 NAME = "output_reaper"
 
@@ -27,26 +26,21 @@ class OutputReap:
     purpose = "outputs-deleted"
     sweep_sql = _OWED
 
-    def root(self, data_dir: Path) -> Path:
-        return data_dir / "outputs"
+    def sweeps(self, state: JobState) -> list[tuple[str, frozenset[str]]]:
+        return [(job_prefix(OUTPUTS, state.job_id), frozenset())]
 
     def is_done(self, state: JobState) -> bool:
         return state.outputs_deleted
 
     def files(self, state: JobState) -> list[RecordedFile]:
-        thumbnails = [
-            t
-            for t in (*(o.thumbnail for o in state.outputs), *(f.thumbnail for f in state.files))
-            if t
-        ]
-        return [RecordedFile(o.path, o.size) for o in state.outputs] + [
-            RecordedFile(t.path, t.size) for t in thumbnails
+        return [RecordedFile(o.key, o.size) for o in state.outputs] + [
+            RecordedFile(t.key, t.size) for t in state.thumbnails()
         ]
 
     def answer(self, state: JobState, cause: RecordedEvent, refused: set[str]) -> Event:
         """Sizes as rendered and the expiry's time: the same on every retry."""
         assert isinstance(cause.event, Expired)
-        deleted = [o for o in state.outputs if o.path not in refused]
+        deleted = [o for o in state.outputs if o.key not in refused]
         return OutputsDeleted(
             job_id=state.job_id,
             files=len(deleted),

@@ -95,7 +95,7 @@ class RetryQueue:
     def stuck(self) -> list[dict[str, Any]]:
         """One row per file that failed its last attempt, for /readyz."""
         return [
-            {"job_id": str(p.job_id), "file": f.path, "error": f.error, "attempts": p.attempts}
+            {"job_id": str(p.job_id), "file": f.key, "error": f.error, "attempts": p.attempts}
             for p in self._pending.values()
             for f in p.failures
         ]

@@ -1,4 +1,6 @@
-"""The upload purger: once a job's processing has finished, its uploads are deleted.
+"""The upload purger: once a job's processing has finished, its uploads are deleted, and
+so is every output object the log does not record (a dead attempt's unrecorded render:
+no attempt can record one after `ProcessingFinished`).
 
 Uploads are never touched before `ProcessingFinished` is in the log: the only triggers
 are that event and a sweep of jobs whose view shows an outcome.
@@ -6,12 +8,11 @@ are that event and a sweep of jobs whose view shows an outcome.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from service.events.base import Event, RecordedEvent
 from service.events.job import ProcessingFinished, PurgedFile, UploadsPurged
 from service.projections.job_state import JobState
 from service.reactors.deletion import RecordedFile
+from service.storage.keys import OUTPUTS, UPLOADS, job_prefix
 
 NAME = "upload_purger"
 
@@ -31,22 +32,25 @@ class UploadPurge:
     purpose = "uploads-purged"
     sweep_sql = _OWED
 
-    def root(self, data_dir: Path) -> Path:
-        return data_dir / "uploads"
+    def sweeps(self, state: JobState) -> list[tuple[str, frozenset[str]]]:
+        return [
+            (job_prefix(UPLOADS, state.job_id), frozenset()),
+            (job_prefix(OUTPUTS, state.job_id), frozenset(o.key for o in state.outputs)),
+        ]
 
     def is_done(self, state: JobState) -> bool:
         return state.uploads_purged
 
     def files(self, state: JobState) -> list[RecordedFile]:
-        return [RecordedFile(f.upload_path, f.size) for f in state.files]
+        return [RecordedFile(f.upload_key, f.size) for f in state.files]
 
     def answer(self, state: JobState, cause: RecordedEvent, refused: set[str]) -> Event:
         """Sizes as recorded at intake and the cause's time: the same on every retry."""
         assert isinstance(cause.event, ProcessingFinished)
         purged = tuple(
-            PurgedFile(file_id=f.file_id, path=f.upload_path, bytes=f.size)
+            PurgedFile(file_id=f.file_id, key=f.upload_key, bytes=f.size)
             for f in state.files
-            if f.upload_path not in refused
+            if f.upload_key not in refused
         )
         return UploadsPurged(
             job_id=state.job_id,

@@ -20,7 +20,7 @@ def file_reactors(services: Services) -> list[FileReactor]:
             cleanup,
             store=services.store,
             database=services.database,
-            data_dir=services.settings.data_dir,
+            storage=services.storage,
             poll_interval_s=services.settings.poll_interval_s,
         )
         services.readiness[reactor.name] = reactor.readiness
@@ -39,6 +39,8 @@ def expiry_scheduler(services: Services) -> ExpiryScheduler:
         high_water=settings.disk_high_water,
         low_water=settings.disk_low_water,
         poll_interval_s=settings.poll_interval_s,
+        quota_bytes=settings.storage_quota_bytes,
+        measure_disk=services.storage.local_path("uploads/x") is not None,
     )
 
 

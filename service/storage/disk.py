@@ -22,6 +22,7 @@ from typing import IO
 from service.durable import sync_directory
 from service.errors import (
     InsufficientStorage,
+    InvalidObjectKey,
     ObjectChanged,
     ObjectNotFound,
     StorageUnavailable,
@@ -72,7 +73,8 @@ class DiskStorage:
                 await asyncio.shield(pending)
             return await asyncio.to_thread(_seal, temp, target, key)
         except BaseException:
-            await asyncio.shield(asyncio.ensure_future(asyncio.to_thread(_drop, temp)))
+            dropping = asyncio.to_thread(_drop, temp, self.root)
+            await asyncio.shield(asyncio.ensure_future(dropping))
             raise
 
     async def put_file(self, key: str, path: Path) -> StoredObject:
@@ -145,11 +147,24 @@ def _seal(temp: IO[bytes], target: Path, key: str) -> StoredObject:
     return _head(target, key)
 
 
-def _drop(temp: IO[bytes]) -> None:
+def _drop(temp: IO[bytes], root: Path) -> None:
+    """Remove a failed write's temporary file, and its folders if that left them empty."""
     with contextlib.suppress(OSError):
         temp.close()
     with contextlib.suppress(OSError):
         os.unlink(temp.name)
+    _prune(Path(str(temp.name)).parent, root)
+
+
+def _prune(folder: Path, root: Path) -> None:
+    """Remove `folder` and its parents while they are empty, below the top-level folders
+    (`uploads/`, `outputs/`), which stay."""
+    while folder.parent != root and folder.is_relative_to(root) and folder != root:
+        try:
+            folder.rmdir()
+        except OSError:
+            return  # not empty (or already gone with a sibling): stop climbing
+        folder = folder.parent
 
 
 def _move_in(source: Path, target: Path, key: str) -> StoredObject:
@@ -211,19 +226,19 @@ def _copy_out(path: Path, key: str, target: Path, if_match: str | None) -> int:
 
 
 def _delete(root: Path, paths: list[Path]) -> None:
-    """Unlink each file, then every folder left empty up to `root`."""
+    """Unlink each file, then every folder left empty up to `root`. A key whose folders
+    lead out of its top folder (`uploads/`, `outputs/`) through a symlink is refused
+    (InvalidObjectKey), never followed."""
     folders = set()
     for path in paths:
+        key = path.relative_to(root)
+        top = (root / key.parts[0]).resolve()
+        if len(key.parts) < 2 or not (path.parent.resolve() / path.name).is_relative_to(top):
+            raise InvalidObjectKey(key.as_posix())
         path.unlink(missing_ok=True)
         folders.add(path.parent)
     for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
-        current = folder
-        while current != root and current.is_relative_to(root):
-            try:
-                current.rmdir()
-            except OSError:
-                break  # not empty (or already gone with a sibling): stop climbing
-            current = current.parent
+        _prune(folder, root)
 
 
 def _list(root: Path, prefix: str) -> list[StoredObject]:

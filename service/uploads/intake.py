@@ -1,23 +1,24 @@
-"""Read a multipart upload: a `variations` field and `videos` files, streamed to disk.
+"""Read a multipart upload: a `variations` field and `videos` files, streamed to storage.
 
-Each file goes to `uploads/<job>/<file-id><ext>` in ~1 MiB chunks, written in a thread
-while the next chunk is read, so memory stays flat whatever the file size. The extension
-comes from the content; the user's file name is only ever data. Limits stop reading at
-once. Before the caller records the job, every file and the folder are fsynced: the log
-must never name an upload a power cut could lose. On any failure the caller calls
-`discard`, which removes everything written.
+Each file is streamed to the object `uploads/<job>/<file-id><ext>` in ~1 MiB chunks: the
+store writes one chunk (a thread on the local disk, a multipart upload part in a bucket)
+while the next is read and hashed, so memory stays flat whatever the file size. The
+extension comes from the content; the user's file name is only ever data. Limits stop
+reading at once. A stored object is durable (fsynced, or acknowledged by the bucket)
+before the caller can record the job: the log must never name an upload that could be
+lost. On any failure the caller calls `discard`, which deletes every object stored.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import hashlib
 import re
 import uuid
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from aiohttp import BodyPartReader, ClientError, MultipartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -31,6 +32,8 @@ from service.errors import (
     UploadTooLarge,
 )
 from service.settings import Settings
+from service.storage.interface import ObjectStorage
+from service.storage.keys import UPLOADS, upload_key
 from service.uploads import files, sniff
 
 CHUNK_BYTES = 2**20  # one thread hop per MiB: the hop costs ~0.1 ms
@@ -44,11 +47,23 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
+class StoredFile:
+    """One received file as stored: the user's name, our key, and what the log records."""
+
+    file_id: uuid.UUID
+    name: str
+    key: str
+    size: int
+    sha256: str
+    etag: str
+
+
+@dataclass(frozen=True)
 class Upload:
     """What was received: the variations asked for and each stored file."""
 
     variations: int
-    files: tuple[files.UploadFile, ...]
+    files: tuple[StoredFile, ...]
 
 
 def display_name(raw: str | None, index: int) -> str:
@@ -59,20 +74,18 @@ def display_name(raw: str | None, index: int) -> str:
 
 
 class UploadIntake:
-    """One job's upload, from the multipart reader to files on disk."""
+    """One job's upload, from the multipart reader to objects in storage."""
 
-    def __init__(self, settings: Settings, job_id: uuid.UUID) -> None:
+    def __init__(self, settings: Settings, storage: ObjectStorage, job_id: uuid.UUID) -> None:
         self.settings = settings
-        self.job_dir = settings.uploads_dir / str(job_id)
-        self.files: list[files.UploadFile] = []
-        self._pending: asyncio.Future[Any] | None = None
-
-    def relative_path(self, upload: files.UploadFile) -> str:
-        return upload.path.relative_to(self.settings.data_dir).as_posix()
+        self.storage = storage
+        self.job_id = job_id
+        self.files: list[StoredFile] = []
 
     async def check_space(self, content_length: int | None) -> None:
-        """507 before reading anything when the declared body cannot fit."""
-        if content_length is None:
+        """507 before reading anything when the declared body cannot fit on the local disk
+        (a bucket has no free space to ask about)."""
+        if content_length is None or self.storage.local_path(UPLOADS + "/x") is None:
             return
         free = await asyncio.to_thread(files.free_bytes, self.settings.uploads_dir)
         if free - content_length < self.settings.upload_reserve_bytes:
@@ -95,7 +108,6 @@ class UploadIntake:
                 raise BadRequest(f"unexpected field {part.name!r}", field=part.name or None)
         if not self.files:
             raise BadRequest("at least one `videos` file part is required", field="videos")
-        await asyncio.to_thread(files.seal, self.files, self.job_dir)
         return Upload(variations or DEFAULT_VARIATIONS, tuple(self.files))
 
     async def _store(self, part: BodyPartReader, name: str) -> None:
@@ -104,45 +116,44 @@ class UploadIntake:
         if extension is None:
             raise UnsupportedMediaType(name)
         file_id = uuid.uuid4()
-        upload = files.UploadFile(file_id, self.job_dir / f"{file_id}{extension}", name)
-        self.files.append(upload)
+        key = upload_key(self.job_id, file_id, extension)
+        digest = hashlib.sha256()
         limit = self.settings.max_upload_bytes
-        received = 0
-        buffer = bytearray(head)
-        while True:
-            room = limit + 1 - received  # one byte past the limit proves it is exceeded
-            await _fill(part, buffer, min(CHUNK_BYTES, room))
-            received += len(buffer)
-            if received > limit:
-                raise UploadTooLarge(name, limit)
-            await self._written()
-            if not buffer:
-                return
-            self._pending = asyncio.gather(
-                asyncio.to_thread(upload.write, buffer), asyncio.to_thread(upload.hash, buffer)
-            )
-            buffer = bytearray()  # the pending write owns the previous one
 
-    async def _written(self) -> None:
-        """Wait for the previous chunk's write; it overlapped with reading this one.
+        async def chunks() -> AsyncIterator[bytes]:
+            received = 0
+            buffer = bytearray(head)
+            while True:
+                room = limit + 1 - received  # one byte past the limit proves it is exceeded
+                await _fill(part, buffer, min(CHUNK_BYTES, room))
+                received += len(buffer)
+                if received > limit:
+                    raise UploadTooLarge(name, limit)
+                if not buffer:
+                    return
+                chunk = bytes(buffer)
+                await asyncio.to_thread(digest.update, chunk)  # releases the GIL
+                yield chunk
+                buffer = bytearray()
 
-        Shielded, and forgotten only once done: if the upload is cancelled meanwhile, the
-        threads still run, and `discard` must wait for them before it removes the folder
-        (a first write creates the folder, and could otherwise recreate it afterwards).
-        """
-        if self._pending is not None:
-            await asyncio.shield(self._pending)
-            self._pending = None
+        try:
+            stored = await self.storage.put_stream(key, chunks())
+        except InsufficientStorage:
+            raise InsufficientStorage(
+                f"no disk space left while storing {name!r}", file=name
+            ) from None
+        self.files.append(
+            StoredFile(file_id, name, key, stored.size, digest.hexdigest(), stored.etag)
+        )
 
     async def discard(self) -> None:
-        """Remove everything this upload wrote; finishes even if the caller is cancelled."""
-        pending = self._pending
+        """Delete every object this upload stored; finishes even if the caller is cancelled.
+        (A put cut short stores nothing: the backends write whole objects or none.)"""
+        keys = [f.key for f in self.files]
 
         async def run() -> None:
-            if pending is not None:
-                with contextlib.suppress(BaseException):
-                    await pending
-            await asyncio.to_thread(files.discard, self.files, self.job_dir)
+            if keys:
+                await self.storage.delete(keys)
 
         await asyncio.shield(asyncio.ensure_future(run()))
 

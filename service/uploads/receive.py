@@ -1,5 +1,5 @@
-"""Receive a job: stream the upload to disk, then record `UploadReceived`; nothing is left
-behind unless the event is in the log."""
+"""Receive a job: stream the upload to storage, then record `UploadReceived`; nothing is
+left behind unless the event is in the log."""
 
 from __future__ import annotations
 
@@ -36,9 +36,9 @@ async def receive_job(
     request_id: str,
 ) -> ReceivedJob:
     """Store the files and append `UploadReceived`; on any failure (including the client
-    going away) remove the files, so a job exists on disk only if it exists in the log."""
+    going away) delete the objects, so a job's files exist only if the log names them."""
     job_id = uuid.uuid4()
-    intake = UploadIntake(services.settings, job_id)
+    intake = UploadIntake(services.settings, services.storage, job_id)
     append: asyncio.Future[AppendResult] | None = None
     try:
         await intake.check_space(content_length)
@@ -54,7 +54,8 @@ async def receive_job(
                     name=f.name,
                     size=f.size,
                     sha256=f.sha256,
-                    path=intake.relative_path(f),
+                    key=f.key,
+                    etag=f.etag,
                 )
                 for f in upload.files
             ),

@@ -146,7 +146,7 @@ def thumbnail_of(data_dir: Path, path: Path) -> Thumbnail:
     content = b"\xff\xd8\xff\xe0" + os.urandom(200)
     path.write_bytes(content)
     return Thumbnail(
-        path=str(path.relative_to(data_dir)),
+        key=path.relative_to(data_dir).as_posix(),
         size=len(content),
         sha256=hashlib.sha256(content).hexdigest(),
     )

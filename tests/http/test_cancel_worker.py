@@ -23,8 +23,10 @@ from tests.support import eventually
 CANCEL_WITHIN_S = 1.0
 
 
-def partials(folder: Path) -> list[Path]:
-    return list(folder.rglob("*.partial")) if folder.exists() else []
+def partials(folder: Path, job_id: uuid.UUID) -> list[Path]:
+    """Renders in progress: the worker writes them in its scratch folder, one per job."""
+    found = folder.rglob("*.partial") if folder.exists() else []
+    return [p for p in found if str(job_id) in p.parts]
 
 
 async def test_cancel_mid_render_kills_ffmpeg_in_another_process_and_keeps_what_was_rendered(
@@ -54,7 +56,11 @@ async def test_cancel_mid_render_kills_ffmpeg_in_another_process_and_keeps_what_
         async def slow_one_rendering() -> bool:
             job = await services.jobs.get(job_id)
             done = job is not None and len(job.outputs) == 2
-            return done and bool(partials(outputs)) and bool(ffmpeg_working_on(job_id))
+            return (
+                done
+                and bool(partials(settings.scratch_dir, job_id))
+                and bool(ffmpeg_working_on(job_id))
+            )
 
         await eventually(slow_one_rendering, within=120)
         started = time.monotonic()
@@ -62,7 +68,10 @@ async def test_cancel_mid_render_kills_ffmpeg_in_another_process_and_keeps_what_
         assert response.status == 202, await response.text()
         assert (await response.json())["status"] == "cancelling"
         # Then within 1 s no ffmpeg works on the job and its partial file is gone
-        await eventually(lambda: not ffmpeg_working_on(job_id) and not partials(outputs), within=5)
+        await eventually(
+            lambda: not ffmpeg_working_on(job_id) and not partials(settings.scratch_dir, job_id),
+            within=5,
+        )
         stopped_after = time.monotonic() - started
         assert stopped_after < CANCEL_WITHIN_S, stopped_after
 

@@ -88,7 +88,7 @@ async def test_a_download_under_way_when_the_reaper_deletes_the_outputs_is_cut_s
     result = await services.store.append(job_stream(job_id), [NewEvent.of(expired)], ANY)
     reaper = FileReactor(
         OutputReap(), store=services.store, database=services.database,
-        data_dir=services.settings.data_dir,
+        storage=services.storage,
     )  # fmt: skip
     assert await reaper.attempt(job_id) == ()
     assert not any(output.path.exists() for output in outputs)

@@ -58,7 +58,7 @@ async def test_an_upload_is_rendered_by_the_worker_and_downloads_as_one_zip(
     ]
     job = await services.jobs.get(uuid.UUID(job_id))
     for info, output in zip(archive.infolist(), job.outputs, strict=True):
-        on_disk = (settings.data_dir / output.path).read_bytes()
+        on_disk = (settings.data_dir / output.key).read_bytes()
         assert info.compress_type == zipfile.ZIP_STORED
         assert archive.read(info) == on_disk
         assert info.CRC == output.crc32 == zlib.crc32(on_disk)

@@ -94,10 +94,13 @@ async def test_stored_uploads_are_forced_to_disk_and_closed_before_the_job_is_re
     response = await client.post("/api/jobs", data=body, headers={**alice_headers, **headers})
     created = await response.json()
     assert response.status == 202, created
-    # Then each file and then the job's folder were fsynced
+    # Then each file was fsynced under its temporary name, renamed, and the job's folder
+    # fsynced after it (storage/disk.py writes whole objects or none)
     job_dir = settings.uploads_dir / created["job_id"]
     files = sorted(str(p.resolve()) for p in job_dir.iterdir())
-    assert sorted(synced[:2]) == files and synced[2] == str(job_dir.resolve())
+    assert len(synced) == 4 and synced[1] == synced[3] == str(job_dir.resolve())
+    temporaries = sorted([Path(synced[0]).name, Path(synced[2]).name])
+    assert all(t.startswith(f"~{Path(f).name}.") for t, f in zip(temporaries, files, strict=True))
     # And no stored upload is still open in the server
     open_now = {f.path for f in psutil.Process().open_files()}
     assert not any(path in open_now for path in files)

@@ -70,7 +70,8 @@ def make_worker(services: Services, **overrides: Any) -> Worker:
         "database": services.database,
         "jobs": services.jobs,
         "clock": services.clock,
-        "data_dir": settings.data_dir,
+        "storage": services.storage,
+        "scratch_dir": settings.scratch_dir,
         "poll_interval_s": 0.05,
         **overrides,
     }
@@ -122,4 +123,4 @@ def files_under(folder: Path) -> set[str]:
 
 def recorded_paths(job: JobState) -> set[str]:
     """Every file the log names under the job's outputs: renders and their thumbnails."""
-    return {o.path for o in job.outputs} | set(job.thumbnail_paths())
+    return {o.key for o in job.outputs} | {t.key for t in job.thumbnails()}

@@ -85,8 +85,8 @@ async def test_a_job_whose_worker_died_while_cancelling_is_finished_as_cancelled
     job_id, file_id = received.job_id, received.files[0].file_id
     data_dir = services.settings.data_dir
     done = builders.variation_rendered(job_id, file_id, 1)
-    (data_dir / done.path).parent.mkdir(parents=True, exist_ok=True)
-    (data_dir / done.path).write_bytes(b"\x00" * done.size)
+    (data_dir / done.key).parent.mkdir(parents=True, exist_ok=True)
+    (data_dir / done.key).write_bytes(b"\x00" * done.size)
     leftover = data_dir / "outputs" / str(job_id) / str(file_id) / "v02-a1.mp4.partial"
     leftover.write_bytes(b"half a video")
     await services.store.append(
@@ -113,4 +113,4 @@ async def test_a_job_whose_worker_died_while_cancelling_is_finished_as_cancelled
         "ProcessingFinished",
     ]
     # And the dead attempt's partial file is gone
-    assert files_under(data_dir / "outputs" / str(job_id)) == {done.path}
+    assert files_under(data_dir / "outputs" / str(job_id)) == {done.key}

@@ -20,6 +20,7 @@ from service.processing.claim import MAX_ATTEMPTS, claim_as_of, claim_job, gave_
 from service.processing.effects import BRIGHTNESS, CONTRAST, ROTATION_RAD, SATURATION
 from service.processing.job_runner import AttemptFenced, JobRunner, RenderSettings
 from service.processing.plan import plan_variations
+from service.processing.scratch import Scratch
 from service.projections.job_state import fold
 from tests.builders import processing_started
 from tests.clips import TinyClips
@@ -54,13 +55,13 @@ async def test_a_two_video_job_completes_with_six_playable_distinct_variations(
     ]
     data_dir = services.settings.data_dir
     for output in job.outputs:
-        content = (data_dir / output.path).read_bytes()
+        content = (data_dir / output.key).read_bytes()
         # recorded size and CRC-32 are those of the file on disk
         assert output.size == len(content)
         assert output.crc32 == zlib.crc32(content)
         # every output decodes cleanly as H.264 yuv420p
-        assert decode_errors(ffmpeg, data_dir / output.path) == (0, "")
-        header = header_of(ffmpeg, data_dir / output.path)
+        assert decode_errors(ffmpeg, data_dir / output.key) == (0, "")
+        header = header_of(ffmpeg, data_dir / output.key)
         assert "h264" in header and "yuv420p" in header
     # and the six effect combinations differ, each within its subtle range
     effects = [o.effects for o in job.outputs]
@@ -82,10 +83,10 @@ async def test_a_two_video_job_completes_with_six_playable_distinct_variations(
     thumbnails = [f.thumbnail for f in job.files] + [o.thumbnail for o in job.outputs]
     for t in thumbnails:
         assert t is not None
-        jpeg = (data_dir / t.path).read_bytes()
+        jpeg = (data_dir / t.key).read_bytes()
         assert jpeg[:3] == b"\xff\xd8\xff" and len(jpeg) == t.size
         assert hashlib.sha256(jpeg).hexdigest() == t.sha256
-        assert "320x240" in header_of(ffmpeg, data_dir / t.path)
+        assert "320x240" in header_of(ffmpeg, data_dir / t.key)
     assert files_under(data_dir / "outputs" / str(received.job_id)) == recorded_paths(job)
 
 
@@ -203,13 +204,13 @@ async def test_a_reclaimed_job_renders_only_what_is_missing_and_removes_leftover
 
     # Then it claimed attempt 2, kept variation 1, rendered 2 and 3 once each
     assert job.status == "completed" and job.attempt == 2
-    assert [(o.variation_index, o.path.rsplit("/", 1)[1]) for o in job.outputs] == [
+    assert [(o.variation_index, o.key.rsplit("/", 1)[1]) for o in job.outputs] == [
         (1, "v01-a1.mp4"),
         (2, "v02-a2.mp4"),
         (3, "v03-a2.mp4"),
     ]
     assert kept.read_bytes() == b"first attempt's output"
-    # and the unrecorded leftovers of attempt 1 are gone (the new thumbnails are recorded)
+    # and the unrecorded leftovers of attempt 1 are gone
     assert files_under(data_dir / "outputs" / str(job_id)) == recorded_paths(job)
 
 
@@ -289,7 +290,10 @@ async def test_an_overtaken_attempt_stops_and_removes_the_render_it_could_not_re
 
     # When attempt 1 renders its first variation and tries to record it
     data_dir = services.settings.data_dir
-    runner = JobRunner(services.store, RenderSettings(ffmpeg, data_dir, None, "a"), SystemClock())
+    scratch = Scratch(services.settings.scratch_dir)
+    runner = JobRunner(
+        services.store, services.storage, RenderSettings(ffmpeg, scratch, None, "a"), SystemClock()
+    )
     with pytest.raises(AttemptFenced):
         await runner.run(claim)
 

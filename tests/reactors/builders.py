@@ -48,10 +48,10 @@ class Job:
         return job_stream(self.job_id)
 
     def upload_paths(self, data_dir: Path) -> list[Path]:
-        return [data_dir / f.path for f in self.received.files]
+        return [data_dir / f.key for f in self.received.files]
 
     def output_paths(self, data_dir: Path) -> list[Path]:
-        return [data_dir / o.path for o in self.outputs]
+        return [data_dir / o.key for o in self.outputs]
 
 
 def write_uploads(

@@ -20,7 +20,7 @@ def file_reactor(services: Services, cleanup: object, **kwargs: object) -> FileR
         cleanup,  # type: ignore[arg-type]
         store=services.store,
         database=services.database,
-        data_dir=services.settings.data_dir,
+        storage=services.storage,
         poll_interval_s=0.05,
         retry=fast_retry(),
         **kwargs,  # type: ignore[arg-type]

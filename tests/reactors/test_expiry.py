@@ -240,3 +240,33 @@ def test_usage_is_what_df_reports_with_root_reserved_space_counted_as_used(
     slack = 256 * 2**20  # other writers share the disk
     assert abs(used - df_used) < slack
     assert abs(total - (df_used + df_avail)) < slack
+
+
+async def test_with_a_quota_the_bytes_the_log_records_decide_not_the_volume(
+    services: Services,
+) -> None:
+    # Given five finished jobs recording 30 bytes each (150 in all), a quota of 160 bytes
+    # (94%), and a data volume the probe says is empty
+    jobs = [
+        await finished_job(
+            services, sizes=(10,), output_size=10, received_at=T0 + timedelta(hours=age)
+        )
+        for age in range(5)
+    ]
+    await project(services)
+    eviction = scheduler(services, FixedClock(T0 + DAY / 2), usage=(0, 1000), quota_bytes=160)
+    # When a round runs
+    result = await eviction.run_once()
+    # Then the oldest job goes: 150 - 30 = 120 is under 80% of 160 (128)
+    assert result.evicted == [jobs[0].job_id]
+    assert result.usage is not None and result.usage.used_bytes == 150
+
+
+async def test_a_bucket_without_a_quota_is_never_measured_by_the_local_volume(
+    services: Services,
+) -> None:
+    job = await finished_job(services)
+    await project(services)
+    bucket = scheduler(services, FixedClock(T0), usage=(999, 1000), measure_disk=False)
+    result = await bucket.run_once()
+    assert result.evicted == [] and await events_of(services, job, Expired.TYPE) == []

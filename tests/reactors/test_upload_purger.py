@@ -58,8 +58,8 @@ async def test_uploads_are_purged_once_processing_finishes_whatever_the_outcome(
     [purged] = await events_of(services, job, UploadsPurged.TYPE)
     [finished] = await events_of(services, job, ProcessingFinished.TYPE)
     assert purged.event.bytes_freed == 3345
-    assert [(f.file_id, f.path, f.bytes) for f in purged.event.files] == [
-        (f.file_id, f.path, f.size) for f in job.received.files
+    assert [(f.file_id, f.key, f.bytes) for f in purged.event.files] == [
+        (f.file_id, f.key, f.size) for f in job.received.files
     ]
     assert purged.event.purged_at == finished.event.finished_at
     assert purged.event_id == answer_id(finished.event_id, "uploads-purged")
@@ -135,7 +135,7 @@ async def test_a_crash_between_append_and_checkpoint_still_ends_with_one_uploads
         UploadPurge(),
         store=services.store,
         database=services.database,
-        data_dir=services.settings.data_dir,
+        storage=services.storage,
         poll_interval_s=0.05,
     )
     async with running(crashing):
@@ -181,12 +181,12 @@ async def test_an_undeletable_upload_is_retried_and_reported_without_holding_up_
             await eventually(lambda: any(r["attempts"] >= 3 for r in purger.retry.stuck()))
             [report] = purger.readiness()["stuck"]
             assert report["job_id"] == str(stuck.job_id), how
-            assert report["file"] == stuck.received.files[0].path
+            assert report["file"] == stuck.received.files[0].key
             assert report["error"]
             assert purger.readiness()["ok"] is True  # reported, yet the service stays ready
             assert any(
                 getattr(r, "action", None) == "upload_purger.delete_failed"
-                and stuck.received.files[0].path in r.getMessage()
+                and stuck.received.files[0].key in r.getMessage()
                 for r in caplog.records
             )
             assert await purged_count(services, stuck) == 0

@@ -51,7 +51,7 @@ async def test_readyz_reports_a_stuck_purge_and_stays_ready(
         body = await response.json()
         [report] = body["upload_purger"]["stuck"]
         assert report["job_id"] == str(job.job_id)
-        assert report["file"] == job.received.files[0].path
+        assert report["file"] == job.received.files[0].key
         assert report["attempts"] >= 1 and report["error"]
         # And the service stays ready: a stuck file is an operator's task, not an outage
         assert response.status == 200 and body["status"] == "ready"

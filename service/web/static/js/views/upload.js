@@ -10,7 +10,9 @@ import { bytes, duration } from "../format.js";
 
 const VIDEO_NAME = /\.(mp4|mov|m4v)$/i;
 const VIDEO_TYPES = new Set(["video/mp4", "video/quicktime", "video/x-m4v", ""]);
-const CHUNK_BYTES = 8 * 1024 * 1024;
+// 8 MiB per PATCH: small enough to pass proxies that cap bodies, large enough to be fast.
+// A slow or flaky link may lower it (localStorage "vr-upload-chunk-bytes").
+const CHUNK_BYTES = Number(localStorage.getItem("vr-upload-chunk-bytes")) || 8 * 1024 * 1024;
 
 export function panel(me, { onCreated }) {
   const limits = me.limits;

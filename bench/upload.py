@@ -4,7 +4,10 @@ Starts `video-refresher serve` in a subprocess (the embedded PostgreSQL, or a fr
 database on the VR_DATABASE_URL server when set), logs in as the first-run admin, posts
 one job with a streaming client (files read 1 MiB at a time; never whole in memory), and
 prints MiB/s next to `shutil.copyfile` + fsync of the same bytes to the same disk, plus
-the server process's peak RSS growth sampled every 50 ms during the upload.
+the server process's peak RSS growth sampled every 50 ms during the upload. Each round
+also sends the same files by tus (issue 11: `POST /api/uploads`, then PATCHes of
+`--chunk-mib` each, then the JSON `POST /api/jobs`), so the two doors are measured in
+turn under the same load.
 
     python bench/upload.py                      # 2 x 200 MiB
     python bench/upload.py --files 2 --size-mib 20   # quick run
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import os
 import re
 import shutil
@@ -35,7 +39,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._db import fresh_database  # noqa: E402
+from bench._db import fresh_database, server_label  # noqa: E402
 
 MIB = 2**20
 CHUNK = MIB
@@ -215,11 +219,76 @@ async def upload(url: str, password: str, source: Path, files: int) -> tuple[flo
     return elapsed, length
 
 
+async def tus_upload(
+    url: str, password: str, source: Path, files: int, chunk: int
+) -> tuple[float, int]:
+    """The same job through the tus door: each file created, then PATCHed `chunk` bytes at a
+    time (each PATCH streamed from the file 1 MiB at a time), then one JSON job request.
+    Timed from the first request to the job's 202, as the multipart upload is."""
+    size = (await asyncio.to_thread(source.stat)).st_size
+    timeout = aiohttp.ClientTimeout(total=None)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        login = await session.post(
+            f"{url}/api/auth/login", json={"username": "admin", "password": password}
+        )
+        auth = {"Authorization": f"Bearer {(await login.json())['token']}"}
+        tus = {**auth, "Tus-Resumable": "1.0.0"}
+        started = time.perf_counter()
+        ids = []
+        for i in range(files):
+            name = base64.b64encode(f"clip-{i}.mp4".encode()).decode()
+            created = await session.post(
+                f"{url}/api/uploads",
+                headers={**tus, "Upload-Length": str(size), "Upload-Metadata": f"filename {name}"},
+            )
+            if created.status != 201:
+                raise SystemExit(f"tus create failed: {created.status} {await created.text()}")
+            location = url + created.headers["Location"]
+            for offset in range(0, size, chunk):
+                length = min(chunk, size - offset)
+                response = await session.patch(
+                    location,
+                    data=file_slice(source, offset, length),
+                    headers={
+                        **tus,
+                        "Upload-Offset": str(offset),
+                        "Content-Length": str(length),
+                        "Content-Type": "application/offset+octet-stream",
+                    },
+                )
+                if response.status != 204:
+                    raise SystemExit(f"tus PATCH failed: {response.status} {await response.text()}")
+            ids.append(location.rsplit("/", 1)[1])
+        response = await session.post(
+            f"{url}/api/jobs", json={"uploads": ids, "variations": 2}, headers=auth
+        )
+        body = await response.text()
+        elapsed = time.perf_counter() - started
+        if response.status != 202:
+            raise SystemExit(f"job from uploads failed: {response.status} {body}")
+    return elapsed, files * size
+
+
+async def file_slice(path: Path, offset: int, length: int) -> AsyncIterator[bytes]:
+    """`length` bytes of `path` from `offset`, read 1 MiB at a time in a thread."""
+    f = await asyncio.to_thread(open, path, "rb")
+    try:
+        await asyncio.to_thread(f.seek, offset)
+        left = length
+        while left > 0:
+            data = await asyncio.to_thread(f.read, min(CHUNK, left))
+            left -= len(data)
+            yield data
+    finally:
+        await asyncio.to_thread(f.close)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--files", type=int, default=2)
     parser.add_argument("--size-mib", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=5, help="copy/upload pairs, alternating")
+    parser.add_argument("--rounds", type=int, default=5, help="copy/multipart/tus, alternating")
+    parser.add_argument("--chunk-mib", type=int, default=8, help="tus PATCH size")
     parser.add_argument("--dir", type=Path, default=None, help="scratch directory (a temp dir)")
     asyncio.run(run(parser.parse_args()))
 
@@ -238,26 +307,46 @@ async def run(args: argparse.Namespace) -> None:
             rounds = await measure(args, scratch, source, None)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    print(f"{args.files} x {args.size_mib} MiB, {len(rounds)} rounds (copy, then upload):")
-    for n, (copy, rate, growth) in enumerate(rounds, 1):
-        print(f"  round {n}: copy {copy:5.0f} MiB/s  upload {rate:4.0f} MiB/s  "
-              f"ratio {rate / copy:.2f}x  server RSS growth {growth / MIB:.1f} MiB")  # fmt: skip
+    print(
+        f"{args.files} x {args.size_mib} MiB, {len(rounds)} rounds (copy, multipart, tus in "
+        f"{args.chunk_mib} MiB PATCHes), {server_label()}:"
+    )
+    for n, (copy, rate, growth, tus_rate, tus_growth) in enumerate(rounds, 1):
+        print(
+            f"  round {n}: copy {copy:5.0f} MiB/s  multipart {rate:4.0f} MiB/s "
+            f"(RSS +{growth / MIB:.1f} MiB)  tus {tus_rate:4.0f} MiB/s "
+            f"(RSS +{tus_growth / MIB:.1f} MiB)  tus/multipart {tus_rate / rate:.2f}x"
+        )
     copy = statistics.median(r[0] for r in rounds)
     rate = statistics.median(r[1] for r in rounds)
+    tus_rate = statistics.median(r[3] for r in rounds)
+    ratios = sorted(r[3] / r[1] for r in rounds)
     growth = max(r[2] for r in rounds)
-    print(f"median upload {rate:.0f} MiB/s, median copy (shutil.copyfile + fsync) {copy:.0f} MiB/s")
-    print(f"ratio:  {rate / copy:.2f}x the copy rate (target >= 0.5x)")
+    tus_growth = max(r[4] for r in rounds)
     print(
-        f"server peak RSS growth during an upload: {growth / MIB:.1f} MiB at most (target < 64 MiB)"
+        f"median multipart {rate:.0f} MiB/s, median tus {tus_rate:.0f} MiB/s, "
+        f"median copy (shutil.copyfile + fsync) {copy:.0f} MiB/s"
     )
+    print(f"multipart: {rate / copy:.2f}x the copy rate (target >= 0.5x)")
+    print(
+        f"tus: {tus_rate / rate:.2f}x the multipart rate (medians; per-round ratios "
+        f"{ratios[0]:.2f}-{ratios[-1]:.2f}x, median {statistics.median(ratios):.2f}x; "
+        "target >= 0.9x)"
+    )
+    print(
+        f"server peak RSS growth: multipart {growth / MIB:.1f} MiB, tus {tus_growth / MIB:.1f} "
+        "MiB at most (target <= 32 MiB)"
+    )
+    print(f"load average at the end: {os.getloadavg()[0]:.2f}")
 
 
 async def measure(
     args: argparse.Namespace, scratch: Path, source: Path, database_url: str | None
-) -> list[tuple[float, float, int]]:
-    """Alternate a copy and an upload `args.rounds` times, so the host's disk caching
-    (which swings a copy of this size from ~300 to ~1400 MiB/s here) hits both alike;
-    per round: (copy MiB/s, upload MiB/s, the server's peak RSS growth in bytes)."""
+) -> list[tuple[float, float, int, float, int]]:
+    """Alternate a copy, a multipart upload and a tus upload `args.rounds` times, so the
+    host's disk caching (which swings a copy of this size from ~300 to ~1400 MiB/s here)
+    and the other load on the machine hit all three alike; per round: (copy MiB/s,
+    multipart MiB/s, its peak RSS growth in bytes, tus MiB/s, its peak RSS growth)."""
     max_upload = args.size_mib * MIB + MIB
     server = await asyncio.to_thread(
         Server, scratch / "data", free_port(), max_upload, database_url
@@ -270,7 +359,14 @@ async def measure(
             copy = await asyncio.to_thread(copy_rate, source, scratch, args.files)
             rss = PeakRss(server.process.pid)
             elapsed, length = await upload(server.url, password, source, args.files)
-            rounds.append((copy, length / MIB / elapsed, rss.stop()))
+            growth = rss.stop()
+            rss = PeakRss(server.process.pid)
+            tus_elapsed, tus_length = await tus_upload(
+                server.url, password, source, args.files, args.chunk_mib * MIB
+            )
+            rounds.append(
+                (copy, length / MIB / elapsed, growth, tus_length / MIB / tus_elapsed, rss.stop())
+            )
     finally:
         await asyncio.to_thread(server.stop)
     return rounds

@@ -92,6 +92,11 @@ class Settings(BaseSettings):
         default=15.0, gt=0, description="Live streams send a heartbeat comment this often."
     )
 
+    # Resumable uploads (tus, issue 11)
+    upload_expiry_s: int = Field(
+        default=86_400, ge=1, description="An unfinished or unused tus upload lives this long."
+    )
+
     @field_validator("database_url")
     @classmethod
     def _check_url(cls, url: str | None) -> str | None:
@@ -125,6 +130,12 @@ class Settings(BaseSettings):
     @property
     def uploads_dir(self) -> Path:
         return self.data_dir / "uploads"
+
+    @property
+    def tus_dir(self) -> Path:
+        """Resumable uploads in progress (issue 11); under `uploads/` so a finished one is
+        hard-linked into its job's folder on the same volume."""
+        return self.uploads_dir / "tus"
 
     @property
     def outputs_dir(self) -> Path:

@@ -13,9 +13,11 @@ from typing import Any
 
 from service.audit.chain import ChainReport, verify_chains
 from service.audit.compare import ViewReport, compare_job_view
+from service.audit.objects import ObjectReport, verify_objects
 from service.cli.output import quiet_logs, stdout_may_close
 from service.db.database import open_database
 from service.settings import Settings
+from service.storage.factory import open_storage
 
 
 def add_parser(commands: Any) -> None:
@@ -24,6 +26,11 @@ def add_parser(commands: Any) -> None:
     verify = actions.add_parser(
         "verify",
         help="recompute every hash chain and compare the job view with a replay of the log",
+    )
+    verify.add_argument(
+        "--objects",
+        action="store_true",
+        help="also check that every upload and output the log names is stored as recorded",
     )
     verify.set_defaults(run=run_verify)
 
@@ -37,10 +44,28 @@ async def run_verify(settings: Settings, args: argparse.Namespace) -> int:
     ):
         chains = await verify_chains(conn)
         view = await compare_job_view(conn)
+        objects = None
+        if getattr(args, "objects", False):
+            storage = open_storage(settings)
+            try:
+                objects = await verify_objects(conn, view.checkpoint, storage)
+            finally:
+                await storage.close()
     with stdout_may_close():
-        problems = report(chains, view)
+        problems = report(chains, view) + (report_objects(objects) if objects else 0)
+        if objects:
+            print(f"verify: {problems} problem(s)" if problems else "verify: ok")
         sys.stdout.flush()
     return 1 if problems else 0
+
+
+def report_objects(objects: ObjectReport) -> int:
+    """Print the storage findings; return how many problems there are."""
+    bad = f"{len(objects.problems)} not as recorded" if objects.problems else "all as recorded"
+    print(f"objects: {objects.objects:,} the log names: {bad}")
+    for problem in objects.problems:
+        print(f"  job {problem.job_id}: {problem.key}: {problem.reason}")
+    return len(objects.problems)
 
 
 def report(chains: ChainReport, view: ViewReport) -> int:

@@ -27,6 +27,9 @@ class Raw:
     description: str
     schema: Mapping[str, Any] = field(default_factory=lambda: {"type": "string"})
     headers: Mapping[str, str] = field(default_factory=dict)  # name -> description
+    # A content type whose body has another shape than `schema` (issue 11: POST /api/jobs
+    # takes a multipart form or a JSON list of finished uploads).
+    schema_by_type: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 Body = type[BaseModel] | Raw | None  # None: no body (204, 304)

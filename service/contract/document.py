@@ -193,7 +193,7 @@ def _describe(body: Body) -> str:
 def _content(schemas: _Schemas, body: type[BaseModel] | Raw, mode: str) -> dict[str, Any]:
     if isinstance(body, Raw):
         types = (body.content_type,) if isinstance(body.content_type, str) else body.content_type
-        return {t: {"schema": dict(body.schema)} for t in types}
+        return {t: {"schema": dict(body.schema_by_type.get(t, body.schema))} for t in types}
     return {"application/json": {"schema": schemas.ref(body, mode)}}
 
 

@@ -15,6 +15,9 @@ class ErrorDetail(BaseModel):
     job_status: str | None = Field(
         default=None, description="The job's status, when it is why the request was refused."
     )
+    upload: str | None = Field(
+        default=None, description="The resumable upload at fault, if any (issue 11)."
+    )
 
 
 class ErrorBody(BaseModel):

@@ -153,6 +153,12 @@ class EventStore:
             version=last[1],
         )
 
+    def committed_elsewhere(self) -> None:
+        """Wake subscribers for events a caller appended with `append_batch` on its own
+        transaction (which needs other writes to commit with it), once it has committed."""
+        if self._notifier is not None:
+            self._notifier.notify()
+
     async def stream_version(self, stream: str) -> int:
         """The stream's current version; 0 when it has no events."""
         return await self._pool.fetchval(STREAM_VERSION, stream)

@@ -19,6 +19,7 @@ from service.http import (
     live,
     output,
     thumbnails,
+    uploads,
 )
 from service.http.errors import error_middleware
 from service.http.keys import SERVICES
@@ -35,6 +36,7 @@ ROUTE_TABLES: list[web.RouteTableDef] = [
     cancel.routes,  # issue 10
     output.routes,  # issue 15: one output, a presigned redirect from a bucket
     live.routes,  # issue 10
+    uploads.routes,  # tus resumable uploads (issue 11)
     # The web page (issue 12)
     admin.routes,
     thumbnails.routes,
@@ -59,6 +61,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.cleanup_ctx.append(auth_routes.accounts_ctx)
     app.cleanup_ctx.append(live.live_ctx)  # issue 10: the shared reader of live streams
     app.on_shutdown.append(live.close_streams)
+    app[uploads.HASHES] = uploads.HashCache()  # issue 11: running hashes of tus uploads
     app.cleanup_ctx.append(web_routes.assets_ctx)
     app.on_response_prepare.append(add_security_headers)
     for table in ROUTE_TABLES:

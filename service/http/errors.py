@@ -14,7 +14,7 @@ from service.errors import RangeNotSatisfiable, VideoRefresherError
 log = logging.getLogger(__name__)
 
 REQUEST_ID = web.RequestKey("request_id", str)
-_SHOWN_FIELDS = ("field", "file", "job_status")  # error fields a client may see
+_SHOWN_FIELDS = ("field", "file", "job_status", "upload")  # error fields a client may see
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from service.contract import Raw, declare
 from service.contract.parse import parse_path, parse_query
 from service.errors import NotFound
 from service.events.job import job_stream
-from service.http import job_presenter
+from service.http import job_presenter, uploads
 from service.http.auth import can_see, require_user
 from service.http.errors import REQUEST_ID
 from service.http.job_models import (
@@ -28,6 +28,8 @@ from service.http.job_models import (
 )
 from service.http.keys import SERVICES
 from service.projections.job_state import JobState
+from service.tus.job_from_uploads import job_from_uploads
+from service.tus.request import JOB_FROM_UPLOADS_SCHEMA, parse_job_from_uploads
 from service.uploads import idempotency
 from service.uploads.intake import open_multipart
 from service.uploads.receive import receive_job
@@ -49,8 +51,9 @@ class CreateJobHeaders(BaseModel):
 
 
 UPLOAD_FORM = Raw(
-    "multipart/form-data",
-    "One or more `videos` file parts (MP4/MOV, recognised by content) and `variations`.",
+    ("multipart/form-data", "application/json"),
+    "One or more `videos` file parts (MP4/MOV, recognised by content) and `variations`; "
+    "or, as JSON, the ids of finished tus uploads (`/api/uploads`) and `variations`.",
     {
         "type": "object",
         "properties": {
@@ -63,6 +66,7 @@ UPLOAD_FORM = Raw(
         },
         "required": ["videos"],
     },
+    schema_by_type={"application/json": JOB_FROM_UPLOADS_SCHEMA},
 )
 
 
@@ -74,7 +78,8 @@ UPLOAD_FORM = Raw(
     body=UPLOAD_FORM,
     responses={202: JobCreated},
     errors={
-        409: "The same Idempotency-Key is still being answered.",
+        409: "The same Idempotency-Key is still being answered; or an upload named is "
+        "unfinished, expired or already in a job (`error.upload` names it).",
         413: "A file is too large, or too many files.",
         415: "A file is not MP4 or MOV.",
         422: "The Idempotency-Key was used for another operation.",
@@ -85,6 +90,9 @@ async def create_job(request: web.Request) -> web.Response:
     principal = await require_user(request)
     services = request.app[SERVICES]
     key = idempotency.check_key(request.headers.get(idempotency.HEADER))
+
+    if request.content_type == "application/json":  # a job of finished tus uploads
+        return await create_job_from_uploads(request, principal, key)
 
     async def create() -> idempotency.Response:
         received = await receive_job(
@@ -101,6 +109,35 @@ async def create_job(request: web.Request) -> web.Response:
         principal.user_id,
         key,
         fingerprint=_CREATE,
+        now=services.clock.now(),
+        action=create,
+    )
+    return web.json_response(body, status=status)
+
+
+async def create_job_from_uploads(
+    request: web.Request, principal: Principal, key: str | None
+) -> web.Response:
+    """`{"uploads": [ids], "variations": N}`: the same job multipart makes (issue 11)."""
+    services = request.app[SERVICES]
+    wanted = parse_job_from_uploads(await request.read(), services.settings.max_files_per_job)
+
+    async def create() -> idempotency.Response:
+        received = await job_from_uploads(
+            services,
+            uploads.context(request),
+            principal,
+            wanted.uploads,
+            variations=wanted.variations,
+            request_id=request[REQUEST_ID],
+        )
+        return 202, job_presenter.created(received.event)
+
+    status, body = await idempotency.run_once(
+        services.database.pool,
+        principal.user_id,
+        key,
+        fingerprint=wanted.fingerprint,
         now=services.clock.now(),
         action=create,
     )

@@ -45,6 +45,7 @@ RETRY_MS = 3000  # the `retry:` hint: how long EventSource waits before reconnec
 SNAPSHOT_JOBS = 100  # /api/live opens with the caller's newest jobs, as one page
 LAST_EVENT_ID = "Last-Event-ID"
 SEND_BUFFER_BYTES = 64 * 1024
+SEND_TIMEOUT_S = 120.0  # as aiohttp-sse's own send timeout
 
 Snapshot = Callable[[], Awaitable[tuple[str, Checkpoint]]]
 
@@ -202,12 +203,16 @@ async def _stream(
             item = event_item(recorded, job_id, hub.owners.get(job_id), job_presenter.event_record)
             await _send(response, subscriber, item.data, item.id, item.event)
         mine = max(mine, until)
-        while (item := await subscriber.next()) is not None:
-            if item.checkpoint is not None:
-                if item.checkpoint <= mine:
-                    continue  # already sent by the catch-up read
-                mine = item.checkpoint
-            await _send(response, subscriber, item.data, item.id, item.event)
+        while (items := await subscriber.batch()) is not None:
+            frames = []
+            for item in items:
+                if item.checkpoint is not None:
+                    if item.checkpoint <= mine:
+                        continue  # already sent by the catch-up read
+                    mine = item.checkpoint
+                frames.append(item.frame)
+            if frames:
+                await _write(response, subscriber, b"".join(frames))
     except (ConnectionError, TimeoutError):
         pass  # the client went away or stalled: it resumes from its last id
     finally:
@@ -227,6 +232,21 @@ async def _send(
     subscriber.sending = True  # a shutdown cuts a stream stuck here instead of waiting
     try:
         await response.send(data, id=id, event=event)
+    finally:
+        subscriber.sending = False
+
+
+async def _write(response: EventSourceResponse, subscriber: Subscriber, frames: bytes) -> None:
+    """Ready-made SSE messages in one write; a client stalled for SEND_TIMEOUT_S is cut."""
+    subscriber.sending = True
+    try:
+        async with asyncio.timeout(SEND_TIMEOUT_S):
+            await response.write(frames)
+    except TimeoutError:
+        subscriber.close("stalled")
+        if subscriber.on_drop is not None:
+            subscriber.on_drop()
+        raise
     finally:
         subscriber.sending = False
 

@@ -6,13 +6,14 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from service.events.base import RecordedEvent
 from service.events.log_reader import Checkpoint
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class LiveItem:
     """One SSE message, encoded once and shared by every stream that sends it.
 
@@ -28,6 +29,13 @@ class LiveItem:
     @property
     def id(self) -> str | None:
         return str(self.checkpoint.position) if self.checkpoint is not None else None
+
+    @cached_property
+    def frame(self) -> bytes:
+        """The whole SSE message, built once however many streams send it. `data` is one
+        line: JSON from json.dumps never holds a raw newline."""
+        head = f"id: {self.id}\r\n" if self.checkpoint is not None else ""
+        return f"{head}event: {self.event}\r\ndata: {self.data}\r\n\r\n".encode()
 
 
 EventRecord = Callable[[RecordedEvent], dict[str, Any]]

@@ -44,12 +44,15 @@ class Subscriber:
             self.closed = reason
         self._ready.set()
 
-    async def next(self) -> LiveItem | None:
-        """The next item, or None once the stream is closed (items left are not sent)."""
+    async def batch(self) -> list[LiveItem] | None:
+        """Every item waiting (at least one), or None once the stream is closed (items
+        left are not sent). Sending them in one write costs one syscall, not one each."""
         while True:
             if self.closed is not None:
                 return None
             if self._items:
-                return self._items.popleft()
+                items = list(self._items)
+                self._items.clear()
+                return items
             self._ready.clear()
             await self._ready.wait()

@@ -8,6 +8,7 @@ from service.reactors.expiry import ExpiryScheduler
 from service.reactors.file_reactor import FileReactor
 from service.reactors.output_reaper import OutputReap
 from service.reactors.upload_purger import UploadPurge
+from service.tus.reaper import UploadReaper
 
 if TYPE_CHECKING:
     from service.bootstrap import Component, Services
@@ -44,7 +45,18 @@ def expiry_scheduler(services: Services) -> ExpiryScheduler:
     )
 
 
+def upload_reaper(services: Services) -> UploadReaper:
+    """Expired resumable uploads (issue 11), on the expiry scheduler's interval."""
+    settings = services.settings
+    return UploadReaper(
+        services.database.pool,
+        services.clock,
+        settings.tus_dir,
+        interval_s=settings.expiry_interval_s,
+    )
+
+
 def reactors(services: Services) -> list[Component]:
-    """The upload purger, the expiry scheduler and the output reaper."""
+    """The upload purger, the expiry scheduler, the output reaper, the tus upload reaper."""
     purger, reaper = file_reactors(services)
-    return [purger, expiry_scheduler(services), reaper]
+    return [purger, expiry_scheduler(services), reaper, upload_reaper(services)]

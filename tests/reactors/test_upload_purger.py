@@ -216,3 +216,21 @@ async def test_a_restart_finds_jobs_behind_the_checkpoint_that_were_never_purged
         # Then its sweep finds the job and purges it
         await eventually(lambda: purged_count(services, job))
     assert not any(p.exists() for p in job.upload_paths(services.settings.data_dir))
+
+
+async def test_an_output_the_log_never_recorded_goes_with_the_purge(
+    services: Services, purger: FileReactor
+) -> None:
+    # Given a finished job and, beside its recorded outputs, a render a dead worker
+    # stored but never recorded
+    job = await finished_job(services)
+    data_dir = services.settings.data_dir
+    stray = data_dir / "outputs" / str(job.job_id) / "f" / "v01-a9.mp4"
+    stray.parent.mkdir(parents=True)
+    stray.write_bytes(b"unrecorded")
+    # When the purger runs
+    async with running(purger):
+        await eventually(lambda: purged_count(services, job))
+    # Then the stray object is gone, and every recorded output is kept until expiry
+    assert not stray.exists()
+    assert all(p.exists() for p in job.output_paths(data_dir))

@@ -1,0 +1,262 @@
+"""Receive one PATCH body (or a creation-with-upload body) into an upload's file.
+
+Bytes go to disk as they arrive, in ~1 MiB chunks whose write and SHA-256 run in two
+threads while the next chunk is read, so memory stays flat and the event loop never
+blocks. The offset a HEAD reports is always durable: the file is fsynced before the row
+records a new offset — at the end of the body, every `COMMIT_EVERY_BYTES` of a long body,
+and when the client goes away mid-body (what arrived is kept, so it can resume there). A
+body with an `Upload-Checksum` is all or nothing: it is recorded only once it matches.
+The content is sniffed once the first 64 KiB (or the whole, smaller file) are in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from aiohttp import ClientError, StreamReader
+from aiohttp.http_exceptions import HttpProcessingError
+
+from service.clock import Clock
+from service.errors import (
+    ChecksumMismatch,
+    NotFound,
+    UnsupportedMediaType,
+    UploadInterrupted,
+    UploadLengthExceeded,
+    UploadLocked,
+    UploadOffsetMismatch,
+)
+from service.tus import files, rows
+from service.tus.hashes import HashCache
+from service.tus.protocol import Checksum
+from service.uploads import sniff
+
+log = logging.getLogger(__name__)
+
+CHUNK_BYTES = 2**20  # one thread hop per MiB: the hop costs ~0.1 ms
+SNIFF_BYTES = 64 * 2**10  # the container is judged on this much (or the whole file)
+COMMIT_EVERY_BYTES = 16 * 2**20  # a long body records durable progress this often
+LOCK_WAIT_S = 2.0  # a PATCH whose predecessor is still finishing (a client that cut and
+LOCK_RETRY_S = 0.05  # resumed at once) waits this long for the file lock, then 423
+
+
+@dataclass(frozen=True)
+class UploadContext:
+    """What receiving needs from the service: the pool, the hashes, time and expiry."""
+
+    pool: asyncpg.Pool
+    hashes: HashCache
+    clock: Clock
+    expiry: timedelta
+    tus_dir: Path
+
+    def path(self, row: rows.UploadRow) -> Path:
+        return self.tus_dir / str(row.upload_id)
+
+
+async def receive(
+    ctx: UploadContext,
+    row: rows.UploadRow,
+    body: StreamReader,
+    *,
+    sent_offset: int,
+    content_length: int | None,
+    checksum: Checksum | None,
+) -> rows.UploadRow:
+    """Append the body at `sent_offset`; return the row as recorded afterwards."""
+    if sent_offset != row.offset:
+        raise UploadOffsetMismatch(sent_offset, row.offset)
+    if content_length is not None and row.offset + content_length > row.length:
+        raise UploadLengthExceeded(
+            f"{content_length} bytes at offset {row.offset} would pass the declared "
+            f"Upload-Length {row.length}",
+            field="Content-Length",
+        )
+    target = await _lock(ctx, row)
+    try:
+        current = await rows.get(ctx.pool, row.upload_id)  # it may have moved before the lock
+        if current is None or current.job_id is not None:
+            raise NotFound("no such upload")
+        if current.offset != sent_offset:
+            raise UploadOffsetMismatch(sent_offset, current.offset)
+        patch = _Patch(ctx, current, target, checksum)
+        await patch.start()
+        await patch.run(body)
+        return await rows.get(ctx.pool, row.upload_id) or current
+    finally:
+        await asyncio.shield(asyncio.to_thread(target.close))
+
+
+async def _lock(ctx: UploadContext, row: rows.UploadRow) -> files.PatchTarget:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + LOCK_WAIT_S
+    while True:
+        try:
+            return await asyncio.to_thread(files.PatchTarget, ctx.path(row), row.offset,
+                                           row.filename)  # fmt: skip
+        except UploadLocked:
+            if loop.time() >= deadline:
+                raise
+            await asyncio.sleep(LOCK_RETRY_S)
+
+
+class _Patch:
+    """One body being received: the running hash, the sniff, the last durable offset."""
+
+    def __init__(
+        self,
+        ctx: UploadContext,
+        row: rows.UploadRow,
+        target: files.PatchTarget,
+        checksum: Checksum | None,
+    ) -> None:
+        self.ctx, self.row, self.target = ctx, row, target
+        self.checksum = checksum
+        self.check = checksum.hasher() if checksum else None
+        self.durable = row.offset  # recorded in the row, bytes fsynced
+        self.written = row.offset  # handed to the file (maybe not yet durable)
+        self.extension = row.extension
+        self.head: bytearray | None = None
+        self.sniff_at = min(SNIFF_BYTES, row.length)
+        self.sha256: hashlib._Hash = hashlib.sha256()  # replaced by `start`
+        self._pending: asyncio.Future[Any] | None = None
+
+    async def start(self) -> None:
+        """The running hash of what is stored so far, and the stored head if unsniffed."""
+        path = self.ctx.path(self.row)
+        self.sha256 = self.ctx.hashes.resume(self.row.upload_id, self.row.offset)
+        if self.sha256 is None:
+            self.sha256 = await asyncio.to_thread(files.rehash, path, self.row.offset)
+        if self.extension is None:
+            stored = min(self.row.offset, self.sniff_at)
+            self.head = bytearray(await asyncio.to_thread(files.read_head, path, stored))
+            await self._sniff()
+
+    async def run(self, body: StreamReader) -> None:
+        try:
+            await self._read(body)
+        except (UploadInterrupted, asyncio.CancelledError):
+            if self.checksum is None:  # keep what arrived: the client resumes from there
+                await asyncio.shield(self._keep_what_arrived())
+            raise
+        await self._settle()
+        if (
+            self.checksum is not None
+            and self.check is not None
+            and (self.check.digest() != self.checksum.digest)
+        ):
+            await asyncio.to_thread(self.target.truncate, self.durable)
+            raise ChecksumMismatch(self.checksum.algorithm)
+        await self._commit()
+
+    async def _read(self, body: StreamReader) -> None:
+        length = self.row.length
+        while True:
+            room = length - self.written
+            buffer, cut = await _fill(body, min(CHUNK_BYTES, room + 1))
+            if len(buffer) > room:
+                # Nothing past Upload-Length is kept: this chunk is never written.
+                await self._settle()
+                raise UploadLengthExceeded(
+                    f"the body passes the declared Upload-Length {length}", field="Upload-Length"
+                )
+            if not buffer:
+                if cut is not None:
+                    raise cut
+                return
+            if self.head is not None:
+                self.head += buffer[: self.sniff_at - len(self.head)]
+                await self._sniff()
+            await self._settle()
+            self._pending = asyncio.gather(
+                asyncio.to_thread(self.target.write, buffer), asyncio.to_thread(self._hash, buffer)
+            )
+            self.written += len(buffer)
+            if cut is not None:  # the client went away: what arrived is written, then kept
+                raise cut
+            if self.checksum is None and self.written - self.durable >= COMMIT_EVERY_BYTES:
+                await self._commit()
+
+    def _hash(self, chunk: bytearray) -> None:
+        """Runs in a thread beside the chunk's write (hashlib releases the GIL)."""
+        self.sha256.update(chunk)
+        if self.check is not None:
+            self.check.update(chunk)
+
+    async def _sniff(self) -> None:
+        """Judge the container once the head is in; a non-video is deleted at once (415)."""
+        if self.head is None or len(self.head) < self.sniff_at:
+            return
+        self.extension = sniff.container_extension(bytes(self.head))
+        self.head = None
+        if self.extension is None:
+            await self._settle()
+            await asyncio.to_thread(files.remove, self.ctx.path(self.row))
+            await rows.delete(self.ctx.pool, self.row.upload_id)
+            self.ctx.hashes.forget(self.row.upload_id)
+            log.info("upload %s refused: not MP4/MOV", self.row.upload_id,
+                     extra={"action": "tus.refused_content"})  # fmt: skip
+            raise UnsupportedMediaType(self.row.filename)
+
+    async def _settle(self) -> None:
+        """Wait for the chunk in flight. Shielded: the file stays open, and the hash in one
+        piece, until its threads are done, whatever happens to this request."""
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            await asyncio.shield(pending)
+
+    async def _commit(self) -> None:
+        """fsync, then record the offset: the row never names a byte a crash could lose."""
+        await self._settle()
+        if self.written == self.durable and self.extension == self.row.extension:
+            return
+        await asyncio.to_thread(self.target.sync)
+        complete = self.written == self.row.length
+        moved = await rows.advance(
+            self.ctx.pool,
+            self.row.upload_id,
+            old=self.durable,
+            new=self.written,
+            expires_at=self.ctx.clock.now() + self.ctx.expiry,
+            extension=self.extension,
+            sha256=self.sha256.hexdigest() if complete else None,
+        )
+        if not moved:
+            raise NotFound("no such upload")  # deleted or expired while this body arrived
+        self.durable = self.written
+        self.row = dataclasses.replace(self.row, offset=self.written, extension=self.extension)
+        self.ctx.hashes.remember(self.row.upload_id, self.written, self.sha256)
+
+    async def _keep_what_arrived(self) -> None:
+        try:
+            await self._commit()
+        except Exception as exc:
+            log.warning(
+                "upload %s: keeping what arrived failed: %r",
+                self.row.upload_id,
+                exc,
+                extra={"action": "tus.keep_failed"},
+            )
+
+
+async def _fill(body: StreamReader, size: int) -> tuple[bytearray, UploadInterrupted | None]:
+    """Up to `size` bytes of the body (fewer only at its end), and, if the client went
+    away meanwhile, why: the bytes that did arrive are still returned, to be kept."""
+    buffer = bytearray()
+    while len(buffer) < size:
+        try:
+            chunk = await body.read(size - len(buffer))
+        except (OSError, ClientError, HttpProcessingError) as exc:
+            return buffer, UploadInterrupted(f"the body ended early: {exc.__class__.__name__}")
+        if not chunk:
+            break
+        buffer += chunk
+    return buffer, None

@@ -14,7 +14,8 @@ async ([selector, files]) => {
   const transfer = new DataTransfer();
   for (const [name, type, b64] of files) {
     const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-    transfer.items.add(new File([bytes], name, { type }));
+    // a fixed modification time: the same file dropped again is the same file to tus
+    transfer.items.add(new File([bytes], name, { type, lastModified: 1700000000000 }));
   }
   const zone = document.querySelector(selector);
   for (const type of ["dragenter", "dragover", "drop"]) {

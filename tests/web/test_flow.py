@@ -47,6 +47,9 @@ async def test_a_person_uploads_watches_live_is_notified_cancels_and_signs_out(
     await page.get_by_role("button", name="Notify me when jobs finish").click()
     await expect(page.get_by_role("button", name="Notifications on")).to_be_visible()
 
+    tus: list[str] = []
+    page.on("request", lambda r: tus.append(r.method) if "/api/uploads" in r.url else None)
+
     # When she drops two videos and asks for 2 variations of each
     await drop_files(page, [("summer.mp4", tiny_clips.mp4), ("winter.mov", tiny_clips.mov)])
     await expect(page.get_by_label("Upload progress of summer.mp4")).to_be_visible()
@@ -58,6 +61,8 @@ async def test_a_person_uploads_watches_live_is_notified_cancels_and_signs_out(
     await expect(card.get_by_text("4 of 4 rendered")).to_be_visible(timeout=60_000)
     await expect(card.locator(".badge")).to_have_text("done")
     await expect(card.locator("progress")).to_have_attribute("value", "100")
+    # and the files went by tus (a creation and at least one PATCH each)
+    assert tus.count("POST") == 2 and tus.count("PATCH") >= 2
     # and the finished job raised one notification
     notes = await page.evaluate("() => window.__notifications")
     assert notes == [{"title": "Job done", "body": "summer.mp4, winter.mov"}]

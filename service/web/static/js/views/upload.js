@@ -146,6 +146,7 @@ export function panel(me, { onCreated }) {
         announce("Job created");
         onCreated(job);
         reset();
+        if (job.refused?.length) message.textContent = `Created without ${job.refused.join(" ")}`;
       }
     } catch (error) {
       message.textContent = errorText(error);
@@ -191,12 +192,20 @@ function tusOffered() {
 async function viaTus(entries, variations, progress) {
   const results = await Promise.allSettled(entries.map((entry) => tusUpload(entry, progress)));
   const ids = [];
+  const refused = [];
   results.forEach((result, i) => {
-    if (result.status === "fulfilled") ids.push(result.value);
-    else entries[i].error.textContent = result.reason.message;
+    if (result.status === "fulfilled") {
+      ids.push(result.value);
+    } else {
+      entries[i].error.textContent = result.reason.message;
+      entries[i].ok = false;
+      refused.push(`${entries[i].file.name}: ${result.reason.message}`);
+    }
   });
-  if (!ids.length) throw new ApiError(400, "no_files", "No file could be uploaded.");
-  return api("/api/jobs", { method: "POST", json: { uploads: ids, variations } });
+  if (!ids.length) throw new ApiError(400, "no_files", refused.join(" "));
+  const job = await api("/api/jobs", { method: "POST", json: { uploads: ids, variations } });
+  job.refused = refused;
+  return job;
 }
 
 function tusUpload(entry, progress) {

@@ -285,13 +285,6 @@ class CrossOriginRequest(VideoRefresherError):
     code = "cross_origin"
 
 
-class AdminOnly(VideoRefresherError):
-    """Only an administrator may do this."""
-
-    status = 403
-    code = "admin_only"
-
-
 # --- upload intake ---------------------------------------------------------------------
 
 

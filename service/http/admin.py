@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from service.contract import declare
-from service.errors import AdminOnly, WrongExpectedVersion
+from service.errors import NotFound, WrongExpectedVersion
 from service.events.job import job_stream
 from service.http import job_presenter
 from service.http.auth import require_user
@@ -28,15 +28,15 @@ ATTEMPTS = 3  # a job's stream rarely moves twice while an admin expires it
     path=JobPath,
     responses={200: JobDetail},
     errors={
-        403: "The caller is not an administrator.",
+        404: "No such job, or the caller is not an administrator.",
         409: "The job is being processed; expire it once processing has finished.",
     },
 )
 async def expire(request: web.Request) -> web.Response:
     """Expire a finished (or never started) job now; 409 while it is being processed."""
     principal = await require_user(request)
-    if not principal.is_admin:
-        raise AdminOnly()
+    if not principal.is_admin:  # for anyone else the action does not exist, as others' jobs
+        raise NotFound("no such job (only an administrator may expire a job)")
     services = request.app[SERVICES]
     job = await visible_job(request, principal)
     stream = job_stream(job.job_id)

@@ -25,9 +25,10 @@ from tests.processing.support import (
 from tests.support import eventually
 
 RACE_ROUNDS = 10
-RACE_STEP_S = 0.04
-"""Cancels land 0, 40, … 360 ms after the claim: before, during and after the one render
-of a tiny clip (~0.1-0.3 s here), so some rounds race its record and the finish."""
+RACE_STEP_S = 0.08  # up to 0.72 s: a render, its thumbnails and its record
+"""Cancels land 0, 80, … 720 ms after the claim: before, during and after the one render
+of a tiny clip and its thumbnails (~0.2-0.5 s here), so some rounds race its record and the
+finish."""
 
 
 async def cancel(services: Services, job_id: uuid.UUID) -> bool:

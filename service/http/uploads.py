@@ -9,8 +9,10 @@ like an unknown one. Errors are the usual JSON bodies, with tus's headers added.
 from __future__ import annotations
 
 import functools
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Literal
 
 from aiohttp import web
 from pydantic import BaseModel, Field
@@ -22,6 +24,7 @@ from service.http.auth import require_user
 from service.http.errors import error_response
 from service.http.keys import SERVICES
 from service.tus import lifecycle, protocol, receive, rows
+from service.tus.context import UploadContext
 from service.tus.hashes import HashCache
 
 routes = web.RouteTableDef()
@@ -47,21 +50,22 @@ class UploadPath(BaseModel):
 
 
 class VersionHeaders(BaseModel):
-    tus_resumable: str = _TUS_RESUMABLE
+    tus_resumable: Literal["1.0.0"] = _TUS_RESUMABLE
 
 
 class CreateHeaders(BaseModel):
-    tus_resumable: str = _TUS_RESUMABLE
+    tus_resumable: Literal["1.0.0"] = _TUS_RESUMABLE
     upload_length: int = Field(alias="Upload-Length", ge=0, description="The file's size.")
     upload_metadata: str = Field(
         alias="Upload-Metadata",
+        pattern=r"(^|,) *filename [A-Za-z0-9+/]+=*( *,|$)",
         description="`filename <base64>` (required), `filetype <base64>` (optional).",
     )
     upload_checksum: str | None = _CHECKSUM
 
 
 class PatchHeaders(BaseModel):
-    tus_resumable: str = _TUS_RESUMABLE
+    tus_resumable: Literal["1.0.0"] = _TUS_RESUMABLE
     upload_offset: int = Field(alias="Upload-Offset", ge=0, description="The current offset.")
     upload_checksum: str | None = _CHECKSUM
 
@@ -76,9 +80,9 @@ _REFUSALS = {
 }
 
 
-def context(request: web.Request) -> receive.UploadContext:
+def context(request: web.Request) -> UploadContext:
     services = request.app[SERVICES]
-    return receive.UploadContext(
+    return UploadContext(
         pool=services.database.pool,
         hashes=request.app[HASHES],
         clock=services.clock,
@@ -176,7 +180,7 @@ async def create_upload(request: web.Request, principal: Principal) -> web.Strea
     row = await lifecycle.create_upload(ctx, services.settings, principal, length, meta)
     headers = {"Location": f"/api/uploads/{row.upload_id}"}
     if with_body:  # creation-with-upload: the first bytes at once
-        row = await _receive(request, ctx, row, sent_offset=0)
+        row = await _receive(request, ctx, principal, row.upload_id, sent_offset=0)
         headers["Upload-Offset"] = str(row.offset)
     headers["Upload-Expires"] = protocol.http_date(row.expires_at)
     return web.Response(status=201, headers=headers)
@@ -241,8 +245,8 @@ async def patch_upload(request: web.Request, principal: Principal) -> web.Stream
     _check_content_type(request)
     sent_offset = protocol.upload_offset(request.headers)
     ctx = context(request)
-    row = await lifecycle.visible_upload(ctx, principal, request.match_info["upload_id"])
-    row = await _receive(request, ctx, row, sent_offset=sent_offset)
+    upload_id = lifecycle.parse_id(request.match_info["upload_id"])
+    row = await _receive(request, ctx, principal, upload_id, sent_offset=sent_offset)
     return web.Response(
         status=204,
         headers={
@@ -271,11 +275,17 @@ async def delete_upload(request: web.Request, principal: Principal) -> web.Strea
 
 
 async def _receive(
-    request: web.Request, ctx: receive.UploadContext, row: rows.UploadRow, *, sent_offset: int
+    request: web.Request,
+    ctx: UploadContext,
+    principal: Principal,
+    upload_id: uuid.UUID,
+    *,
+    sent_offset: int,
 ) -> rows.UploadRow:
     return await receive.receive(
         ctx,
-        row,
+        principal,
+        upload_id,
         request.content,
         sent_offset=sent_offset,
         content_length=request.content_length,

@@ -25,7 +25,7 @@ from service.events.job import StoredUpload, UploadReceived, job_stream
 from service.events.store import AppendResult, encode_batch
 from service.storage.keys import upload_key
 from service.tus import files, rows
-from service.tus.receive import UploadContext
+from service.tus.context import UploadContext
 from service.uploads.receive import ReceivedJob
 
 log = logging.getLogger(__name__)

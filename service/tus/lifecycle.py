@@ -15,14 +15,14 @@ from service.errors import (
     InsufficientStorage,
     NotFound,
     UnsupportedMediaType,
-    UploadExpired,
     UploadLengthExceeded,
     UploadNotUsable,
 )
 from service.settings import Settings
 from service.tus import files, rows
+from service.tus.context import UploadContext
 from service.tus.protocol import Metadata
-from service.tus.receive import UploadContext
+from service.tus.visibility import visible_row
 from service.uploads import sniff
 from service.uploads.files import free_bytes
 from service.uploads.intake import display_name
@@ -83,11 +83,7 @@ def parse_id(raw: str) -> uuid.UUID:
 async def visible_upload(ctx: UploadContext, principal: Principal, raw_id: str) -> rows.UploadRow:
     """The caller's upload; 404 for unknown or someone else's, 410 once expired."""
     row = await rows.get(ctx.pool, parse_id(raw_id))
-    if row is None or row.owner_id != principal.user_id:
-        raise NotFound("no such upload")
-    if row.expired(ctx.clock.now()):
-        raise UploadExpired()
-    return row
+    return visible_row(row, principal, ctx.clock.now())
 
 
 async def terminate(ctx: UploadContext, row: rows.UploadRow) -> None:

@@ -15,16 +15,13 @@ import asyncio
 import dataclasses
 import hashlib
 import logging
-from dataclasses import dataclass
-from datetime import timedelta
-from pathlib import Path
+import uuid
 from typing import Any
 
-import asyncpg
 from aiohttp import ClientError, StreamReader
 from aiohttp.http_exceptions import HttpProcessingError
 
-from service.clock import Clock
+from service.accounts.principal import Principal
 from service.errors import (
     ChecksumMismatch,
     NotFound,
@@ -35,8 +32,9 @@ from service.errors import (
     UploadOffsetMismatch,
 )
 from service.tus import files, rows
-from service.tus.hashes import HashCache
+from service.tus.context import UploadContext
 from service.tus.protocol import Checksum
+from service.tus.visibility import visible_row
 from service.uploads import sniff
 
 log = logging.getLogger(__name__)
@@ -48,60 +46,49 @@ LOCK_WAIT_S = 2.0  # a PATCH whose predecessor is still finishing (a client that
 LOCK_RETRY_S = 0.05  # resumed at once) waits this long for the file lock, then 423
 
 
-@dataclass(frozen=True)
-class UploadContext:
-    """What receiving needs from the service: the pool, the hashes, time and expiry."""
-
-    pool: asyncpg.Pool
-    hashes: HashCache
-    clock: Clock
-    expiry: timedelta
-    tus_dir: Path
-
-    def path(self, row: rows.UploadRow) -> Path:
-        return self.tus_dir / str(row.upload_id)
-
-
 async def receive(
     ctx: UploadContext,
-    row: rows.UploadRow,
+    principal: Principal,
+    upload_id: uuid.UUID,
     body: StreamReader,
     *,
     sent_offset: int,
     content_length: int | None,
     checksum: Checksum | None,
 ) -> rows.UploadRow:
-    """Append the body at `sent_offset`; return the row as recorded afterwards."""
-    if sent_offset != row.offset:
-        raise UploadOffsetMismatch(sent_offset, row.offset)
-    if content_length is not None and row.offset + content_length > row.length:
-        raise UploadLengthExceeded(
-            f"{content_length} bytes at offset {row.offset} would pass the declared "
-            f"Upload-Length {row.length}",
-            field="Content-Length",
-        )
-    target = await _lock(ctx, row)
+    """Append the body at `sent_offset` to the caller's upload; the row as recorded after.
+
+    The file lock comes first and the row is read under it, so the offset checked (and
+    cut back to) is the one the last PATCH recorded, never an older one.
+    """
+    target = await _lock(ctx, upload_id)
     try:
-        current = await rows.get(ctx.pool, row.upload_id)  # it may have moved before the lock
-        if current is None or current.job_id is not None:
+        row = visible_row(await rows.get(ctx.pool, upload_id), principal, ctx.clock.now())
+        if row.job_id is not None:
             raise NotFound("no such upload")
-        if current.offset != sent_offset:
-            raise UploadOffsetMismatch(sent_offset, current.offset)
-        patch = _Patch(ctx, current, target, checksum)
+        if sent_offset != row.offset:
+            raise UploadOffsetMismatch(sent_offset, row.offset)
+        if content_length is not None and row.offset + content_length > row.length:
+            raise UploadLengthExceeded(
+                f"{content_length} bytes at offset {row.offset} would pass the declared "
+                f"Upload-Length {row.length}",
+                field="Content-Length",
+            )
+        await asyncio.to_thread(target.prepare, row.offset)
+        patch = _Patch(ctx, row, target, checksum)
         await patch.start()
         await patch.run(body)
-        return await rows.get(ctx.pool, row.upload_id) or current
+        return patch.row
     finally:
         await asyncio.shield(asyncio.to_thread(target.close))
 
 
-async def _lock(ctx: UploadContext, row: rows.UploadRow) -> files.PatchTarget:
+async def _lock(ctx: UploadContext, upload_id: uuid.UUID) -> files.PatchTarget:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + LOCK_WAIT_S
     while True:
         try:
-            return await asyncio.to_thread(files.PatchTarget, ctx.path(row), row.offset,
-                                           row.filename)  # fmt: skip
+            return await asyncio.to_thread(files.PatchTarget, ctx.path_of(upload_id))
         except UploadLocked:
             if loop.time() >= deadline:
                 raise
@@ -220,19 +207,22 @@ class _Patch:
             return
         await asyncio.to_thread(self.target.sync)
         complete = self.written == self.row.length
+        expires_at = self.ctx.clock.now() + self.ctx.expiry
         moved = await rows.advance(
             self.ctx.pool,
             self.row.upload_id,
             old=self.durable,
             new=self.written,
-            expires_at=self.ctx.clock.now() + self.ctx.expiry,
+            expires_at=expires_at,
             extension=self.extension,
             sha256=self.sha256.hexdigest() if complete else None,
         )
         if not moved:
             raise NotFound("no such upload")  # deleted or expired while this body arrived
         self.durable = self.written
-        self.row = dataclasses.replace(self.row, offset=self.written, extension=self.extension)
+        self.row = dataclasses.replace(
+            self.row, offset=self.written, extension=self.extension, expires_at=expires_at
+        )
         self.ctx.hashes.remember(self.row.upload_id, self.written, self.sha256)
 
     async def _keep_what_arrived(self) -> None:

@@ -22,10 +22,20 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)
 """
 _GET = f"SELECT {_COLUMNS} FROM tus_uploads WHERE upload_id = $1"
 # Move the offset only from where the writer found it, and never for an upload a job took.
+# A partial offset commits without waiting for the WAL flush ($7 = 'off'): the bytes it
+# names are already fsynced, so a database crash can only lose the newest offset (the
+# client resends from an older one, whose bytes are on disk too), never make it name
+# bytes that are not there. The last offset (the upload complete, its SHA-256 recorded)
+# waits as usual ($7 NULL keeps the server's setting).
 _ADVANCE = """
+WITH commit_mode AS (
+    SELECT set_config('synchronous_commit',
+                      coalesce($7::text, current_setting('synchronous_commit')), true)
+)
 UPDATE tus_uploads
 SET "offset" = $3, expires_at = $4,
     extension = coalesce(extension, $5), sha256 = CASE WHEN $3 = length THEN $6 END
+FROM commit_mode
 WHERE upload_id = $1 AND "offset" = $2 AND job_id IS NULL
 RETURNING true
 """
@@ -89,7 +99,10 @@ async def advance(
     sha256: str | None,
 ) -> bool:
     """Record `new` as the durable offset; False when the row moved or went meanwhile."""
-    return bool(await pool.fetchval(_ADVANCE, upload_id, old, new, expires_at, extension, sha256))
+    relaxed = None if sha256 is not None else "off"
+    return bool(
+        await pool.fetchval(_ADVANCE, upload_id, old, new, expires_at, extension, sha256, relaxed)
+    )
 
 
 async def delete(pool: asyncpg.Pool, upload_id: uuid.UUID) -> bool:

@@ -3,6 +3,7 @@ each refusal with its status and JSON body."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 from email.utils import parsedate_to_datetime
@@ -335,3 +336,30 @@ async def test_a_small_non_video_is_refused_once_it_is_whole(
     response = await patch(client, alice_headers, location, 0, b"%PDF-1.7" + b"\0" * 992)
     await assert_error(response, 415, "unsupported_media_type")
     assert not stored(settings, location).exists()
+
+
+async def test_a_patch_waiting_for_another_sees_its_offset_and_keeps_its_bytes(
+    client: Any, alice_headers: dict[str, str], settings: Settings
+) -> None:
+    # Given a PATCH that is still sending its body (so it holds the upload)
+    data = video_bytes(200_000)
+    location = await new_upload(client, alice_headers, len(data))
+    go_on = asyncio.Event()
+
+    async def slow_body() -> Any:
+        yield data[:50_000]
+        await go_on.wait()
+        yield data[50_000:120_000]
+
+    first = asyncio.ensure_future(patch(client, alice_headers, location, 0, slow_body()))  # type: ignore[arg-type]
+    await asyncio.sleep(0.3)
+    # When a second PATCH from the same offset arrives meanwhile, and the first then ends
+    second = asyncio.ensure_future(patch(client, alice_headers, location, 0, data[:10_000]))
+    await asyncio.sleep(0.3)
+    go_on.set()
+    # Then the first is recorded, and the second is 409 against the offset it recorded
+    assert (await first).status == 204
+    await assert_error(await second, 409, "offset_mismatch")
+    # And the first one's bytes are intact
+    assert await offset_of(client, alice_headers, location) == 120_000
+    assert stored(settings, location).read_bytes() == data[:120_000]

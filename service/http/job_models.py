@@ -107,8 +107,10 @@ class OutputDetail(BaseModel):
     size: int = Field(ge=0)
     crc32: int = Field(ge=0)
     effects: EffectParameters
-    video: str = Field(description="URL of this variation alone (ranges, for a player).")
-    thumbnail: str | None = Field(description="URL of its first frame as a JPEG, once made.")
+    download: str = Field(
+        description="This variation alone: a presigned redirect from a bucket, else the file."
+    )
+    thumbnail: str | None = Field(description="URL of its frame as a JPEG, once made.")
 
 
 class Failure(BaseModel):

@@ -64,7 +64,7 @@ def _sources(job: JobState) -> list[m.Source]:
 
 
 def _variation_url(job: JobState, output: OutputState) -> str:
-    return f"/api/jobs/{job.job_id}/outputs/{output.file_id}/{output.variation_index}"
+    return f"/api/jobs/{job.job_id}/files/{output.file_id}/variations/{output.variation_index}"
 
 
 def _summary(job: JobState, owner: str | None = None) -> m.JobSummary:
@@ -127,7 +127,7 @@ def detail(job: JobState) -> dict[str, Any]:
                     size=o.size,
                     crc32=o.crc32,
                     effects=o.effects,
-                    video=_variation_url(job, o),
+                    download=_variation_url(job, o),
                     thumbnail=f"{_variation_url(job, o)}/thumbnail" if o.thumbnail else None,
                 )
                 for o in job.outputs

@@ -57,7 +57,7 @@ ERRORS = {
 }
 
 
-@routes.get("/api/jobs/{job_id}/outputs/{file_id}/{variation}/thumbnail")
+@routes.get("/api/jobs/{job_id}/files/{file_id}/variations/{variation}/thumbnail")
 @declare(
     summary="A variation's frame as a JPEG, for the page's previews",
     tags=["download"],

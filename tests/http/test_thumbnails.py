@@ -22,7 +22,7 @@ async def bob_headers(client: Any, app_pool: Any) -> dict[str, str]:
 
 
 def url(job_id: object, output: Any, suffix: str = "") -> str:
-    return f"/api/jobs/{job_id}/outputs/{output.file_id}/{output.index}{suffix}"
+    return f"/api/jobs/{job_id}/files/{output.file_id}/variations/{output.index}{suffix}"
 
 
 async def test_one_variation_is_sent_whole_with_its_zip_name_and_a_strong_etag(
@@ -71,7 +71,7 @@ async def test_variations_and_thumbnails_follow_the_downloads_availability(
     # another user's: 404 like an unknown job; an unknown variation: 404
     for path in paths:
         assert (await client.get(path, headers=bob_headers)).status == 404
-    missing = f"/api/jobs/{job_id}/outputs/{outputs[0].file_id}/9"
+    missing = f"/api/jobs/{job_id}/files/{outputs[0].file_id}/variations/9"
     assert (await client.get(missing, headers=alice_headers)).status == 404
     # past its expiry: 410, as the ZIP
     clock.advance(timedelta(hours=2))

@@ -77,12 +77,12 @@ export function render(main, { me, jobId }) {
         : h("span", { class: "thumb-empty", "aria-hidden": "true" }, "▶"),
       h("span", { class: "index" }, `▶ Variation ${output.variation_index}`)),
       h("p", { class: "small muted" }, effects(output.effects)),
-      available ? h("a", { href: output.video, download: "", class: "small" , "aria-label": `Download ${label}` }, "Download") : null);
+      available ? h("a", { href: output.download, download: "", class: "small" , "aria-label": `Download ${label}` }, "Download") : null);
   }
 
   function play(source, output, label) {
     const video = h("video", {
-      src: output.video, controls: true, autoplay: true, playsinline: true, preload: "metadata",
+      src: output.download, controls: true, autoplay: true, playsinline: true, preload: "metadata",
       "aria-label": label,
     });
     fill(player,

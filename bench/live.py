@@ -9,9 +9,11 @@ with 2 jobs each, opens `--clients` streams spread evenly over the users, then a
 `--rate` events per second in all (round-robin over the jobs, so over the users) from
 this process. Over the `--seconds` window after `--warmup`: append-to-delivery latency
 (the append's start to the arrival of the event's `id:` line at a client; p50, p99, max),
-the server's CPU per delivered event, its event-loop lag (p50, p99, max), and its RSS
-growth. Also printed: every event reached every stream of its owner exactly once, and
-this process's own loop lag (it runs all clients, so its lag adds to the latency).
+the server's CPU per delivered event, its event-loop lag (p50, p99, max; and how much
+of it the loop's own work could account for: the lag, capped by the CPU its thread used
+in that interval), and its RSS growth. Also printed: whether every event reached every
+stream of its owner exactly once, and this process's own loop lag (it runs all clients,
+so its lag adds to the latency).
 """
 
 from __future__ import annotations
@@ -261,11 +263,12 @@ def report(
                 continue
             latencies.append(arrived - started)
             delivered_in_window += 1
-    server_lag = []
+    server_lag, own_lag = [], []
     for line in lag_file.read_text().splitlines():
-        stamp, lag = line.split()
-        if wall_start <= float(stamp) < wall_end:
-            server_lag.append(float(lag))
+        stamp, lag, cpu = (float(x) for x in line.split())
+        if wall_start <= stamp < wall_end:
+            server_lag.append(lag)
+            own_lag.append(min(lag, cpu))  # at most this much of it was our own code running
     appended = sum(1 for s, _ in sent.values() if window_start <= s < window_end)
     ms = 1000
     print(f"  appended in window     {appended} ({appended / args.seconds:.0f}/s)")
@@ -280,6 +283,10 @@ def report(
     print(
         f"  server loop lag        p50 {pct(server_lag, 0.5) * ms:.2f} ms, "
         f"p99 {pct(server_lag, 0.99) * ms:.2f} ms, max {max(server_lag) * ms:.1f} ms"
+    )
+    print(
+        f"  of which own work      p99 {pct(own_lag, 0.99) * ms:.2f} ms, "
+        f"max {max(own_lag) * ms:.1f} ms (the rest: waiting for a core)"
     )
     mib = 1 << 20
     print(

@@ -577,3 +577,13 @@ class InvalidObjectKey(StorageError):
     def __init__(self, key: str) -> None:
         self.key = key
         super().__init__(f"invalid object key {key[:200]!r}", key=key[:200])
+
+
+# --- metrics (issue 14) ------------------------------------------------------------------
+
+
+class MetricsForbidden(VideoRefresherError):
+    """Metrics are served to loopback clients only, unless VR_METRICS_TOKEN is set."""
+
+    status = 403
+    code = "forbidden"

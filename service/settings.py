@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.errors import ConfigurationError
@@ -87,6 +87,17 @@ class Settings(BaseSettings):
         ge=1,
         description="Eviction compares the bytes the log records with this instead of statvfs.",
     )
+    # --- metrics (issue 14) ---
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token `/metrics` requires; unset: loopback clients only.",
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Also serve `/metrics` alone on this port (worker and reactors processes).",
+    )
     # --- live streams (issue 10) ---
     live_heartbeat_s: float = Field(
         default=15.0, gt=0, description="Live streams send a heartbeat comment this often."
@@ -114,6 +125,11 @@ class Settings(BaseSettings):
         if not url.startswith("s3://") or len(url) <= len("s3://") or url[5] == "/":
             raise ValueError("must be unset, file: or s3://bucket[/prefix]")
         return url
+
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _empty_token_is_unset(cls, token: object) -> object:
+        return None if token == "" else token  # an empty token must never match
 
     @model_validator(mode="after")
     def _check_pool(self) -> Settings:

@@ -13,7 +13,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
 
-Auth = Literal["bearer", "bearer_or_link", "none"]
+Auth = Literal["bearer", "bearer_or_link", "metrics", "none"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 _ATTRIBUTE = "__vr_operation__"

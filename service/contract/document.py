@@ -34,6 +34,11 @@ SECURITY_SCHEMES: dict[str, Any] = {
         "description": "The page's HttpOnly session cookie (`POST /api/auth/login` with "
         "`cookie: true`); a write that relies on it must send this service's `Origin`.",
     },
+    "metrics": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "`VR_METRICS_TOKEN`; without it set, loopback clients need none.",
+    },
     "link": {
         "type": "apiKey",
         "in": "query",
@@ -44,6 +49,7 @@ SECURITY_SCHEMES: dict[str, Any] = {
 SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "bearer": [{"bearer": []}, {"session": []}],
     "bearer_or_link": [{"bearer": []}, {"session": []}, {"link": []}],
+    "metrics": [{"metrics": []}, {}],
     "none": [],
 }
 _METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
@@ -161,11 +167,25 @@ def _parameters(model: type[BaseModel] | None, where: str, path: str) -> list[di
             "name": key,
             "in": where,
             "required": where == "path" or info.is_required(),
-            "schema": {k: v for k, v in schema["properties"][key].items() if k != "title"},
+            "schema": _not_null(schema["properties"][key]),
         }
         if info.description:
             param["description"] = info.description
         out.append(param)
+    return out
+
+
+def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A parameter's schema without pydantic's `null` branch: an absent parameter is None,
+    and no header or query value is JSON `null`."""
+    out = {k: v for k, v in schema.items() if k != "title"}
+    branches = [b for b in out.pop("anyOf", []) if b != {"type": "null"}]
+    if len(branches) == 1:
+        out.update(branches[0])
+    elif branches:
+        out["anyOf"] = branches
+    if "default" in out and out["default"] is None:
+        del out["default"]
     return out
 
 

@@ -29,6 +29,7 @@ from service.events.base import EventMetadata, NewEvent, RecordedEvent, encode_e
 from service.events.codec import records_from_rows
 from service.events.notify import ChangeNotifier
 from service.events.writers import WriterConnections
+from service.metrics import catalogue as metrics
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +146,8 @@ class EventStore:
             await writers.give_back(conn)
         if self._notifier is not None:
             self._notifier.notify()
+        for new in events:
+            metrics.appended(new.event.TYPE).inc()
         last = rows[-1]
         return AppendResult(
             stream_id=stream,

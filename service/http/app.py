@@ -12,6 +12,7 @@ from service.contract import docs as contract_docs
 from service.http import auth_routes, cancel, download, health, jobs, live, output, uploads
 from service.http.errors import error_middleware
 from service.http.keys import SERVICES
+from service.metrics import endpoint as metrics_endpoint
 from service.settings import Settings
 
 ROUTE_TABLES: list[web.RouteTableDef] = [
@@ -20,6 +21,7 @@ ROUTE_TABLES: list[web.RouteTableDef] = [
     jobs.routes,
     download.routes,
     contract_docs.routes,  # issue 14: /api/openapi.json, /api/docs
+    metrics_endpoint.routes,  # issue 14: /metrics
     cancel.routes,  # issue 10
     output.routes,  # issue 15: one output, a presigned redirect from a bucket
     live.routes,  # issue 10
@@ -39,7 +41,8 @@ def _services_ctx(
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
-    app = web.Application(middlewares=[error_middleware])
+    # The metrics middleware is outermost: it counts the status the error mapping chose.
+    app = web.Application(middlewares=[metrics_endpoint.metrics_middleware, error_middleware])
     app.cleanup_ctx.append(_services_ctx(settings, clock))
     app.cleanup_ctx.append(auth_routes.accounts_ctx)
     app.cleanup_ctx.append(live.live_ctx)  # issue 10: the shared reader of live streams

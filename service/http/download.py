@@ -31,6 +31,7 @@ from service.http.auth import require_user
 from service.http.job_models import JobPath
 from service.http.jobs import visible_job
 from service.http.keys import SERVICES
+from service.metrics import catalogue as metrics
 from service.projections.job_state import JobState
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,7 @@ async def download(request: web.Request) -> web.StreamResponse:
     if request.method == "HEAD":
         return response
     await send_range(request, response, plan, start, end, services.storage)
+    metrics.DOWNLOAD_BYTES.inc(end - start)
     await response.write_eof()
     return response
 

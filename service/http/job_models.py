@@ -29,6 +29,7 @@ class JobLinks(BaseModel):
     download: str
     events: str
     cancel: str
+    live: str  # issue 10: the job's event stream
 
 
 class Progress(BaseModel):

@@ -27,6 +27,7 @@ def links(job_id: uuid.UUID) -> dict[str, str]:
         "download": f"{base}/download",
         "events": f"{base}/events",
         "cancel": f"{base}/cancel",
+        "live": f"{base}/live",
     }
 
 

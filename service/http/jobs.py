@@ -26,6 +26,7 @@ from service.http.job_models import (
     JobPath,
 )
 from service.http.keys import SERVICES
+from service.metrics import catalogue as metrics
 from service.projections.job_state import JobState
 from service.tus.job_from_uploads import job_from_uploads
 from service.tus.request import JOB_FROM_UPLOADS_SCHEMA, parse_job_from_uploads
@@ -64,6 +65,7 @@ UPLOAD_FORM = Raw(
             "variations": {"type": "integer", "minimum": 1, "maximum": 20, "default": 5},
         },
         "required": ["videos"],
+        "additionalProperties": False,
     },
     schema_by_type={"application/json": JOB_FROM_UPLOADS_SCHEMA},
 )
@@ -94,13 +96,15 @@ async def create_job(request: web.Request) -> web.Response:
         return await create_job_from_uploads(request, principal, key)
 
     async def create() -> idempotency.Response:
-        received = await receive_job(
-            services,
-            principal,
-            open_multipart(request),
-            content_length=request.content_length,
-            request_id=request[REQUEST_ID],
-        )
+        with metrics.UPLOADS_IN_PROGRESS.track_inprogress():
+            received = await receive_job(
+                services,
+                principal,
+                open_multipart(request),
+                content_length=request.content_length,
+                request_id=request[REQUEST_ID],
+            )
+        metrics.UPLOAD_BYTES.inc(sum(f.size for f in received.event.files))
         return 202, job_presenter.created(received.event)
 
     status, body = await idempotency.run_once(

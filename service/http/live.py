@@ -34,6 +34,7 @@ from service.live.item import event_item
 from service.live.resume import between, parse_position, place_of
 from service.live.snapshot import job_snapshot, jobs_snapshot
 from service.live.subscriber import Subscriber
+from service.metrics import catalogue as metrics
 from service.projections.job_state import fold
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,15 @@ STREAM = Raw(
     "Server-Sent Events: `snapshot` (unless resuming), then `<event type>` messages with "
     "`id:` = log position and data = the `/events` record, `progress` messages without "
     "an id, and `: ping` heartbeats.",
+    {  # one message of the stream (what an EventSource client receives)
+        "type": "object",
+        "properties": {
+            "event": {"type": "string"},
+            "id": {"type": "string", "pattern": "^[0-9]+$"},
+            "data": {"type": "string", "contentMediaType": "application/json"},
+            "retry": {"type": "integer"},
+        },
+    },
     headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
 )
 LIVE_ERRORS = {
@@ -166,6 +176,8 @@ async def all_live(request: web.Request) -> web.StreamResponse:
 
 async def _resume_point(request: web.Request) -> Checkpoint | None:
     """Where the client left off, or None for a fresh stream (which gets a snapshot)."""
+    if (after := request.query.get("after")) is not None:
+        parse_position(after, "after")  # a malformed `after` is refused even if the header wins
     raw, field = request.headers.get(LAST_EVENT_ID), LAST_EVENT_ID
     if raw is None:
         raw, field = request.query.get("after"), "after"
@@ -184,6 +196,7 @@ async def _stream(
     response = EventSourceResponse(ping_interval=services.settings.live_heartbeat_s)
     response.headers["Cache-Control"] = "no-store"
     watcher: asyncio.Future[Any] | None = None
+    metrics.LIVE_STREAMS.inc()
     try:
         await response.prepare(request)
         _bound_send_buffer(request)
@@ -216,6 +229,7 @@ async def _stream(
     except (ConnectionError, TimeoutError):
         pass  # the client went away or stalled: it resumes from its last id
     finally:
+        metrics.LIVE_STREAMS.dec()
         hub.unsubscribe(subscriber)
         if watcher is not None:
             watcher.cancel()

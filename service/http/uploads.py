@@ -12,6 +12,7 @@ import functools
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Literal
 
 from aiohttp import web
 from pydantic import BaseModel, Field
@@ -49,21 +50,22 @@ class UploadPath(BaseModel):
 
 
 class VersionHeaders(BaseModel):
-    tus_resumable: str = _TUS_RESUMABLE
+    tus_resumable: Literal["1.0.0"] = _TUS_RESUMABLE
 
 
 class CreateHeaders(BaseModel):
-    tus_resumable: str = _TUS_RESUMABLE
+    tus_resumable: Literal["1.0.0"] = _TUS_RESUMABLE
     upload_length: int = Field(alias="Upload-Length", ge=0, description="The file's size.")
     upload_metadata: str = Field(
         alias="Upload-Metadata",
+        pattern=r"(^|,) *filename [A-Za-z0-9+/]+=*( *,|$)",
         description="`filename <base64>` (required), `filetype <base64>` (optional).",
     )
     upload_checksum: str | None = _CHECKSUM
 
 
 class PatchHeaders(BaseModel):
-    tus_resumable: str = _TUS_RESUMABLE
+    tus_resumable: Literal["1.0.0"] = _TUS_RESUMABLE
     upload_offset: int = Field(alias="Upload-Offset", ge=0, description="The current offset.")
     upload_checksum: str | None = _CHECKSUM
 

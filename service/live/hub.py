@@ -63,6 +63,9 @@ class LiveHub:
         self._wake = asyncio.Event()
         self._stopping = False
         self._subscribers: set[Subscriber] = set()
+        # Indexes for the fan-out: one job's streams; one owner's (None: admins, all jobs).
+        self._by_job: dict[uuid.UUID | None, set[Subscriber]] = {}
+        self._by_owner: dict[uuid.UUID | None, set[Subscriber]] = {}
 
     # --- streams -----------------------------------------------------------------------
 
@@ -74,17 +77,34 @@ class LiveHub:
             raise LiveUnavailable() from None
         subscriber = Subscriber(audience)
         self._subscribers.add(subscriber)
+        self._index_of(audience).setdefault(_key(audience), set()).add(subscriber)
         assert self.checkpoint is not None
         return subscriber, self.checkpoint
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.discard(subscriber)
+        index, key = self._index_of(subscriber.audience), _key(subscriber.audience)
+        same = index.get(key)
+        if same is not None:
+            same.discard(subscriber)
+            if not same:
+                del index[key]
 
     def publish(self, item: LiveItem) -> None:
         """Offer an item to every stream that may see it (events and progress alike)."""
-        for subscriber in list(self._subscribers):
-            if subscriber.audience.admits(item.job_id, item.owner_id):
-                subscriber.offer(item)
+        for subscriber in self._audience(item.job_id, item.owner_id):
+            subscriber.offer(item)
+
+    def _index_of(self, audience: Audience) -> dict[uuid.UUID | None, set[Subscriber]]:
+        return self._by_job if audience.job_id is not None else self._by_owner
+
+    def _audience(self, job_id: uuid.UUID, owner: uuid.UUID | None) -> list[Subscriber]:
+        """The streams that may see this job's messages: its own, its owner's, admins'.
+        Each stream sits in one index under one key, so none is counted twice."""
+        found = [*self._by_job.get(job_id, ()), *self._by_owner.get(None, ())]
+        if owner is not None:
+            found += self._by_owner.get(owner, ())
+        return found
 
     def close_all(self) -> None:
         """End every stream now (shutdown); clients reconnect and resume elsewhere."""
@@ -93,6 +113,8 @@ class LiveHub:
             if subscriber.sending and subscriber.on_drop is not None:
                 subscriber.on_drop()  # stuck writing to a client that does not read
         self._subscribers.clear()
+        self._by_job.clear()
+        self._by_owner.clear()
 
     @property
     def streams(self) -> int:
@@ -174,6 +196,13 @@ class LiveHub:
         if job_id is None:
             return
         owner = self.owners.get(job_id)
-        if not any(s.audience.admits(job_id, owner) for s in self._subscribers):
+        targets = self._audience(job_id, owner)
+        if not targets:
             return  # encode only what someone will send
-        self.publish(event_item(recorded, job_id, owner, self._record))
+        item = event_item(recorded, job_id, owner, self._record)
+        for subscriber in targets:
+            subscriber.offer(item)
+
+
+def _key(audience: Audience) -> uuid.UUID | None:
+    return audience.job_id if audience.job_id is not None else audience.owner_id

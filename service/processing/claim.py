@@ -16,6 +16,7 @@ from datetime import datetime
 from service.events.base import EventMetadata, NewEvent
 from service.events.job import ProcessingFinished, ProcessingStarted, job_stream
 from service.events.store import EventStore
+from service.metrics import catalogue as metrics
 from service.projections.job_state import JobState, fold
 
 MAX_ATTEMPTS = 3
@@ -64,12 +65,16 @@ async def claim_as_of(
             job_id=job_id, outcome="failed", reason=gave_up_reason(job.attempt), finished_at=now
         )
         await store.append(stream, [NewEvent.of(failed, metadata=metadata)], job.version)
+        metrics.JOB_FAILURES.labels("gave_up").inc()
+        metrics.JOB_DURATION.labels("failed").observe((now - job.created_at).total_seconds())
         return None
     started = NewEvent.of(
         ProcessingStarted(job_id=job_id, attempt=job.attempt + 1, worker=worker, started_at=now),
         metadata=metadata,
     )
     await store.append(stream, [started], job.version)
+    if job.attempt == 0:
+        metrics.CLAIM_WAIT.observe((now - job.created_at).total_seconds())
     claimed = fold(await store.read_stream(stream))
     assert claimed is not None
     return Claim(job=claimed, started_event_id=started.event_id)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ from service.events.job import (
     job_stream,
 )
 from service.events.store import EventStore
+from service.metrics import catalogue as metrics
 from service.processing.claim import Claim
 from service.processing.plan import Variation, still_to_render
 from service.processing.probe import probe_duration
@@ -142,6 +144,8 @@ class JobRunner:
             if error is not None:
                 errors.append(FileError(file_id=file_id, message=error[:MAX_ERROR_CHARS]))
         outcome = await self._finish(attempt, errors)
+        age_s = (self._now() - job.created_at).total_seconds()
+        metrics.JOB_DURATION.labels(outcome).observe(age_s)
         log.info(
             "job %s %s (attempt %d, %d output(s), %d failed file(s))",
             job.job_id,
@@ -190,6 +194,7 @@ class JobRunner:
         try:
             duration_s = await probe_duration(settings.ffmpeg, source)
         except ProbeFailed as exc:
+            metrics.JOB_FAILURES.labels(exc.code).inc()
             return _describe(exc)
         timeout_s = RENDER_TIMEOUT_BASE_S + RENDER_TIMEOUT_PER_VIDEO_S * duration_s
         for variation in variations:
@@ -201,6 +206,7 @@ class JobRunner:
             progress = attempt.progress
             if progress is not None:
                 progress.start(file.file_id, variation.index, duration_s)
+            started = time.perf_counter()
             try:
                 rendered = await render_variation(
                     settings.ffmpeg,
@@ -213,9 +219,11 @@ class JobRunner:
                     on_progress=progress.update if progress is not None else None,
                 )
             except RenderFailed as exc:
+                metrics.JOB_FAILURES.labels(exc.code).inc()
                 return _describe(exc)
             except RenderCancelled:
                 return None
+            metrics.RENDER_DURATION.observe(time.perf_counter() - started)
             stored = await retrying(
                 lambda: self._storage.put_file(key, rendered.path),  # noqa: B023 (awaited now)
                 f"store {key}",

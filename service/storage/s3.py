@@ -72,7 +72,7 @@ class S3Storage:
     async def put_stream(self, key: str, chunks: AsyncIterable[bytes]) -> StoredObject:
         counted = _Counted(chunks)
         try:
-            with _translated(key):
+            with _translated(key, writing=True):
                 result = await obstore.put_async(
                     self.store,
                     check_key(key),
@@ -88,7 +88,7 @@ class S3Storage:
 
     async def put_file(self, key: str, path: Path) -> StoredObject:
         size = (await asyncio.to_thread(path.stat)).st_size
-        with _translated(key):
+        with _translated(key, writing=True):
             result = await obstore.put_async(
                 self.store,
                 check_key(key),
@@ -132,12 +132,12 @@ class S3Storage:
         if not keys:
             return
         checked = [check_key(key) for key in keys]
-        with _translated(checked[0]):
+        with _translated(checked[0], writing=True):
             await obstore.delete_async(self.store, checked)
 
     async def list(self, prefix: str) -> list[StoredObject]:
         found = []
-        with _translated(prefix):
+        with _translated(prefix, writing=True):
             async for batch in obstore.list(self.store, prefix=prefix):
                 found += [StoredObject(m["path"], m["size"], _etag(m.get("e_tag"), m["path"]))
                           for m in batch]  # fmt: skip
@@ -187,10 +187,14 @@ def _etag(etag: str | None, key: str) -> str:
 
 
 @contextlib.contextmanager
-def _translated(key: str, if_match: str | None = None) -> Iterator[None]:
+def _translated(key: str, if_match: str | None = None, *, writing: bool = False) -> Iterator[None]:
+    """obstore's errors as ours. A 404 while writing, listing or deleting can only mean
+    the bucket is missing: the store is unavailable, not an object."""
     try:
         yield
     except (NotFoundError, FileNotFoundError):  # obstore raises the builtin at runtime
+        if writing:
+            _unavailable(key, RuntimeError(f"404 while writing {key!r}: no such bucket?"))
         raise ObjectNotFound(key) from None
     except PreconditionError:
         raise ObjectChanged(key, if_match) from None

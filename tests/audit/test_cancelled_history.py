@@ -1,13 +1,17 @@
-"""`replay` and `audit verify` read a cancelled job through the one fold."""
+"""`replay`, `audit verify` and the rebuild read a cancelled job through the one fold."""
 
 from __future__ import annotations
+
+import uuid
 
 from service.bootstrap import Services
 from service.events.base import EventMetadata, NewEvent
 from service.events.job import job_stream
 from service.events.store import NO_STREAM
+from service.projections import job_view
+from service.projections.rebuild import rebuild
 from tests import builders
-from tests.audit.support import command
+from tests.audit.support import command, log_visible
 from tests.audit.test_verify import project
 
 
@@ -51,3 +55,12 @@ async def test_audit_verify_passes_over_a_cancelled_job(services: Services) -> N
     status, out = await command(services, "audit", "verify")
     assert status == 0, out
     assert out.splitlines()[-1] == "verify: ok"
+
+
+async def test_the_rebuild_folds_a_cancelled_job_like_the_live_view(services: Services) -> None:
+    job_id, _ = await cancelled_job(services)
+    await log_visible(services)
+    await rebuild(services.database, job_view.NAME)
+    state = await services.jobs.get(uuid.UUID(job_id))
+    assert state is not None and state.status == "cancelled"
+    assert state.cancel_requested_by == "alice" and len(state.outputs) == 1

@@ -87,6 +87,8 @@ def test_protected_operations_declare_bearer_auth_and_a_401() -> None:
         for method, operation in item.items():
             if path in public:
                 assert operation["security"] == [], (method, path)
+            elif path == "/metrics":  # VR_METRICS_TOKEN when set, else loopback only
+                assert operation["security"] == [{"metrics": []}, {}]
             else:
                 assert {"bearer": []} in operation["security"], (method, path)
                 assert "401" in operation["responses"], (method, path)

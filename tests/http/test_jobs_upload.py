@@ -54,6 +54,7 @@ async def test_a_two_file_upload_is_stored_under_ids_and_recorded_once(
         "download": f"/api/jobs/{job_id}/download",
         "events": f"/api/jobs/{job_id}/events",
         "cancel": f"/api/jobs/{job_id}/cancel",
+        "live": f"/api/jobs/{job_id}/live",
     }
     # And each file is on disk as uploads/<job>/<file-id><ext from content>, bytes intact
     stored = left_on_disk(settings)

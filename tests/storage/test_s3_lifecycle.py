@@ -142,3 +142,40 @@ async def test_an_upload_while_the_bucket_is_down_is_a_503_and_records_nothing(
 
 async def _equals(awaitable: Any, expected: object) -> bool:
     return await awaitable == expected
+
+
+async def test_a_job_of_tus_uploads_is_stored_in_the_bucket_and_rendered(
+    aiohttp_client: Any, s3_settings: Settings, tiny_clips: TinyClips
+) -> None:
+    from tests.http.tus_support import upload_whole
+
+    # Given the service on SeaweedFS and a clip sent by tus (staged on this machine's disk)
+    settings = s3_settings.model_copy(update={"role": Role.ALL})
+    client = await aiohttp_client(create_app(settings, clock=SystemClock()))
+    services = client.app[SERVICES]
+    await make_user(services.database.pool, "alice")
+    headers = bearer(await log_in(client, "alice"))
+    clip = tiny_clips.mp4.read_bytes()
+    upload_id = await upload_whole(client, headers, clip)
+    # When a job is made of it
+    created = await client.post(
+        "/api/jobs", json={"uploads": [upload_id], "variations": 1}, headers=headers
+    )
+    assert created.status == 202, await created.text()
+    job_id = uuid.UUID((await created.json())["job_id"])
+    # Then the upload is an object in the bucket, named and ETagged by the log, and the
+    # staged tus bytes are gone from the local disk
+    [stored] = (await services.store.read_stream(f"job-{job_id}"))[0].event.files
+    assert stored.key == f"uploads/{job_id}/{upload_id}.mp4"
+    head = await services.storage.head(stored.key)
+    assert (head.size, head.etag) == (len(clip), stored.etag)
+    assert list(settings.tus_dir.iterdir()) == []
+
+    # And the worker renders it from the bucket
+    async def status() -> str:
+        job = await services.jobs.get(job_id)
+        return job.status if job else ""
+
+    await eventually(lambda: _equals(status(), "completed"), within=120)
+    [output] = (await services.jobs.get(job_id)).outputs
+    assert (await services.storage.head(output.key)).etag == output.etag

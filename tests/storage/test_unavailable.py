@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,14 @@ async def test_a_missing_bucket_is_unavailable(seaweed: SeaweedS3) -> None:
     storage = S3Storage("no-such-bucket", "", endpoint=seaweed.endpoint, region="us-east-1")
     with pytest.raises(StorageUnavailable):
         await storage.check()
+    with pytest.raises(StorageUnavailable):
+        await storage.put_stream("uploads/x/y.mp4", _one(b"data"))
+    with pytest.raises(StorageUnavailable):
+        await storage.list("uploads/x/")
+
+
+async def _one(data: bytes) -> AsyncIterator[bytes]:
+    yield data
 
 
 async def test_readyz_reports_the_bucket_reachable(
@@ -48,6 +57,14 @@ async def test_readyz_reports_the_bucket_reachable(
     body = await response.json()
     assert response.status == 200, body
     assert body["storage"] == {"ok": True, "backend": "s3"}
+
+
+async def test_readyz_reports_the_local_disk_by_default(
+    aiohttp_client: Any, settings: Settings
+) -> None:
+    client = await aiohttp_client(create_app(settings))
+    body = await (await client.get("/readyz")).json()
+    assert body["storage"] == {"ok": True, "backend": "disk"}
 
 
 async def test_readyz_is_unavailable_while_the_bucket_is_down(

@@ -7,7 +7,8 @@ Makes the clips with ffmpeg's test sources, starts `serve` (every role) on
 VR_DATABASE_URL or the embedded server, posts one job of every clip, and times it from
 the POST to the moment `GET /api/jobs/{id}` says completed. The direct run is a bash
 script of exactly the ffmpeg commands the worker ran (same arguments, same effects, same
-disk), run before and after the service; its mean is the ceiling. Prints both times and
+disk, as many at once as the worker's default render slots), run before and after the
+service; its mean is the ceiling. Prints both times and
 the ratio ceiling / service (the issue's target: >= 0.9, i.e. under 10% overhead).
 With `--storage s3` the same job also runs with uploads and outputs in SeaweedFS (started
 here on loopback), alternating with the local disk, and the ratio disk / S3 is printed
@@ -42,6 +43,7 @@ from service.events.store import EventStore  # noqa: E402
 from service.processing.effects import Effects  # noqa: E402
 from service.processing.ffmpeg_binary import locate_ffmpeg  # noqa: E402
 from service.processing.render import ffmpeg_args  # noqa: E402
+from service.processing.worker import default_concurrency, ffmpeg_threads  # noqa: E402
 
 POLL_S = 0.05  # how often the job's status is asked for: the service time is this precise
 
@@ -150,15 +152,20 @@ async def rendered_outputs(url: str, job_id: str) -> list[VariationRendered]:
 def shell_loop(
     ffmpeg: str, uploads: dict[str, Path], outputs: list[VariationRendered], out: Path
 ) -> float:
-    """Seconds for a bash script of the worker's exact ffmpeg commands."""
+    """Seconds for a bash script of the worker's exact ffmpeg commands, as many at once as
+    the worker runs by default (its render slots, each with its share of the threads)."""
     out.mkdir(parents=True, exist_ok=True)
-    lines = []
+    slots = default_concurrency(os.cpu_count())
+    threads = ffmpeg_threads(None, slots)
+    lanes: list[list[str]] = [[] for _ in range(slots)]
     for n, rendered in enumerate(outputs):
         effects = Effects(**rendered.effects.model_dump())
-        argv = ffmpeg_args(ffmpeg, uploads[str(rendered.file_id)], out / f"{n}.mp4", effects)
-        lines.append(shlex.join(argv))
+        source = uploads[str(rendered.file_id)]
+        argv = ffmpeg_args(ffmpeg, source, out / f"{n}.mp4", effects, threads=threads)
+        lanes[n % slots].append(shlex.join(argv))
     script = out / "loop.sh"
-    script.write_text("set -e\n" + "\n".join(lines) + "\n")
+    body = "\n".join(f"( set -e; {'; '.join(lane)} ) & pids+=($!)" for lane in lanes if lane)
+    script.write_text(f'pids=()\n{body}\nfor p in "${{pids[@]}}"; do wait "$p" || exit 1; done\n')
     started = time.perf_counter()
     subprocess.run(["bash", str(script)], check=True)
     return time.perf_counter() - started

@@ -65,14 +65,18 @@ class Settings(BaseSettings):
     disk_low_water: float = Field(
         default=0.80, gt=0, le=1, description="Eviction stops once projected usage is below this."
     )
-    worker_concurrency: int = Field(
-        default=1, ge=1, le=64, description="Jobs one worker process renders at the same time."
+    # issue 13: renders at once (from up to that many jobs), by default one per core
+    worker_concurrency: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="Renders one worker process runs at once; unset: one per core.",
     )
     ffmpeg_threads: int | None = Field(
         default=None,
         ge=1,
         le=64,
-        description="Threads per ffmpeg; unset: all cores for one job, shared out for several.",
+        description="Threads per ffmpeg; unset: all cores for one render, shared out for several.",
     )
     # --- object storage (issue 15) ---
     storage_url: str | None = Field(

@@ -8,6 +8,11 @@ CRC-32 and the stored object's ETag: the log never names an object that is not s
 A store that is down makes the attempt wait and retry (`storage_retry.py`), holding its
 lease, rather than fail the job.
 
+Renders take the worker's render slots: with several slots a job renders several
+variations at once, of one upload or of several, so one job alone keeps every core busy.
+Each upload's outputs are still stored and recorded in variation order whatever finishes
+first; a render that fails ends its upload's other renders.
+
 Every append expects the version this attempt last wrote, so the attempt is fenced: if
 another worker reclaimed the job (this one lost its lease without noticing), the next
 append fails and this attempt stops, removing the file it could not record.
@@ -29,6 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from service.clock import Clock
 from service.errors import (
@@ -96,12 +102,15 @@ class JobRunner:
         settings: RenderSettings,
         clock: Clock,
         *,
+        slots: asyncio.Semaphore | None = None,
         progress: Publish | None = None,
     ) -> None:
         self._store = store
         self._storage = storage
         self._settings = settings
         self._clock = clock
+        self._slots = slots or asyncio.Semaphore(1)
+        """Renders running at once, shared by every job of the worker."""
         self._publish = progress
 
     async def run(self, claim: Claim, cancel: asyncio.Event | None = None) -> Outcome:
@@ -136,13 +145,19 @@ class JobRunner:
                 done=len(job.outputs),
                 publish=self._publish,
             )
-        errors: list[FileError] = []
-        for file_id, variations in _by_file(still_to_render(job)):
-            if cancel.is_set():
-                break
-            error = await self._render_file(attempt, variations, folder)
-            if error is not None:
-                errors.append(FileError(file_id=file_id, message=error[:MAX_ERROR_CHARS]))
+        files = [
+            asyncio.create_task(self._render_file(attempt, variations, folder))
+            for _, variations in _by_file(still_to_render(job))
+        ]
+        try:
+            failures = await asyncio.gather(*files)  # on an exception the rest stop below
+        finally:
+            await asyncio.shield(_cancel_and_wait(files))
+        errors = [
+            FileError(file_id=file_id, message=error[:MAX_ERROR_CHARS])
+            for file_id, error in failures
+            if error is not None
+        ]
         outcome = await self._finish(attempt, errors)
         age_s = (self._now() - job.created_at).total_seconds()
         metrics.JOB_DURATION.labels(outcome).observe(age_s)
@@ -181,31 +196,75 @@ class JobRunner:
 
     async def _render_file(
         self, attempt: _Attempt, variations: list[Variation], folder: Path
-    ) -> str | None:
-        """Render one upload's missing variations; the error message if the file failed."""
+    ) -> tuple[uuid.UUID, str | None]:
+        """Render one upload's missing variations: (file id, error message if it failed)."""
         settings = self._settings
         file = variations[0].file
-        try:
-            source = await self._source(file, folder)
-        except ObjectNotFound:
-            return "the uploaded file is missing from storage"
-        except ObjectChanged:
-            return "the uploaded file changed in storage since it was received"
-        try:
-            duration_s = await probe_duration(settings.ffmpeg, source)
-        except ProbeFailed as exc:
-            metrics.JOB_FAILURES.labels(exc.code).inc()
-            return _describe(exc)
-        timeout_s = RENDER_TIMEOUT_BASE_S + RENDER_TIMEOUT_PER_VIDEO_S * duration_s
-        for variation in variations:
+        # Uploads are fetched and probed one after another, in upload order, so their
+        # renders queue for the slots in plan order: the first upload's variations first.
+        async with attempt.in_upload_order:
             if attempt.cancel.is_set():
-                return None
-            key = output_key(attempt.job_id, file.file_id, variation.index, attempt.number)
-            target = folder / key.rsplit("/", 2)[-2] / key.rsplit("/", 1)[-1]
+                return file.file_id, None
+            try:
+                source = await self._source(file, folder)
+            except ObjectNotFound:
+                return file.file_id, "the uploaded file is missing from storage"
+            except ObjectChanged:
+                return file.file_id, "the uploaded file changed in storage since it was received"
+            try:
+                duration_s = await probe_duration(settings.ffmpeg, source)
+            except ProbeFailed as exc:
+                metrics.JOB_FAILURES.labels(exc.code).inc()
+                return file.file_id, _describe(exc)
+            renders = [
+                asyncio.create_task(
+                    self._render_one(attempt, variation, source, duration_s, folder)
+                )
+                for variation in variations
+            ]
+            await asyncio.sleep(0)  # let each render take its place in the slots' queue
+        recorded = 0
+        try:
+            for variation, render in zip(variations, renders, strict=True):
+                try:
+                    key, rendered = await render
+                except RenderFailed as exc:
+                    metrics.JOB_FAILURES.labels(exc.code).inc()
+                    return file.file_id, _describe(exc)
+                except RenderCancelled:
+                    return file.file_id, None
+                stored = await retrying(
+                    lambda: self._storage.put_file(key, rendered.path),  # noqa: B023 (awaited now)
+                    f"store {key}",
+                )
+                await self._record(attempt, variation, stored, rendered)
+                recorded += 1
+                if attempt.progress is not None:
+                    attempt.progress.finished_one(file.file_id, variation.index)
+        finally:
+            # The renders not recorded (a failure, a cancel, a fenced attempt) stop, and
+            # the local files of those that had finished go.
+            await asyncio.shield(_discard_renders(renders[recorded:]))
+        return file.file_id, None
+
+    async def _render_one(
+        self,
+        attempt: _Attempt,
+        variation: Variation,
+        source: Path,
+        duration_s: float,
+        folder: Path,
+    ) -> tuple[str, RenderedFile]:
+        """Wait for a render slot, then render into the scratch folder: (key, the file)."""
+        settings = self._settings
+        file_id, index = variation.file.file_id, variation.index
+        key = output_key(attempt.job_id, file_id, index, attempt.number)
+        target = folder / key.rsplit("/", 2)[-2] / key.rsplit("/", 1)[-1]
+        async with self._slots:
+            if attempt.cancel.is_set():
+                raise RenderCancelled()
             await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
             progress = attempt.progress
-            if progress is not None:
-                progress.start(file.file_id, variation.index, duration_s)
             started = time.perf_counter()
             try:
                 rendered = await render_variation(
@@ -214,24 +273,18 @@ class JobRunner:
                     target,
                     variation.effects,
                     threads=settings.threads,
-                    timeout_s=timeout_s,
+                    timeout_s=RENDER_TIMEOUT_BASE_S + RENDER_TIMEOUT_PER_VIDEO_S * duration_s,
                     cancel=attempt.cancel,
-                    on_progress=progress.update if progress is not None else None,
+                    on_progress=(
+                        progress.start(file_id, index, duration_s) if progress is not None else None
+                    ),
                 )
-            except RenderFailed as exc:
-                metrics.JOB_FAILURES.labels(exc.code).inc()
-                return _describe(exc)
-            except RenderCancelled:
-                return None
+            except BaseException:
+                if progress is not None:
+                    progress.dropped(file_id, index)
+                raise
             metrics.RENDER_DURATION.observe(time.perf_counter() - started)
-            stored = await retrying(
-                lambda: self._storage.put_file(key, rendered.path),  # noqa: B023 (awaited now)
-                f"store {key}",
-            )
-            await self._record(attempt, variation, stored, rendered)
-            if progress is not None:
-                progress.finished_one()
-        return None
+        return key, rendered
 
     async def _source(self, file: FileState, folder: Path) -> Path:
         """The upload as a local file: in place on the local disk, else fetched (streamed)
@@ -289,6 +342,8 @@ class _Attempt:
         self.outputs = len(claim.job.outputs)
         self.cancel = cancel
         self.progress: JobProgress | None = None
+        self._appending = asyncio.Lock()  # renders end together; appends go one at a time
+        self.in_upload_order = asyncio.Lock()
         self._metadata = EventMetadata(
             correlation_id=str(self.job_id),
             causation_id=str(claim.started_event_id),
@@ -306,24 +361,25 @@ class _Attempt:
         """
         stream = job_stream(self.job_id)
         new = NewEvent.of(event, metadata=self._metadata)
-        while True:
-            try:
-                result = await asyncio.shield(self._store.append(stream, [new], self.version))
-            except WrongExpectedVersion as exc:
-                if not await self._adopt_cancel(stream):
-                    log.warning(
-                        "job %s: attempt %d was overtaken (stream at %s); stopping it",
-                        self.job_id,
-                        self.number,
-                        exc.actual,
-                        extra={"action": "worker.fenced"},
-                    )
-                    raise AttemptFenced(str(self.job_id)) from None
-                if not retry_on_cancel:
-                    raise CancelAdopted(str(self.job_id)) from None
-                continue
-            self.version = result.version
-            return
+        async with self._appending:
+            while True:
+                try:
+                    result = await asyncio.shield(self._store.append(stream, [new], self.version))
+                except WrongExpectedVersion as exc:
+                    if not await self._adopt_cancel(stream):
+                        log.warning(
+                            "job %s: attempt %d was overtaken (stream at %s); stopping it",
+                            self.job_id,
+                            self.number,
+                            exc.actual,
+                            extra={"action": "worker.fenced"},
+                        )
+                        raise AttemptFenced(str(self.job_id)) from None
+                    if not retry_on_cancel:
+                        raise CancelAdopted(str(self.job_id)) from None
+                    continue
+                self.version = result.version
+                return
 
     async def _adopt_cancel(self, stream: str) -> bool:
         """True (and the version moved past it) when only cancels were appended since ours."""
@@ -338,6 +394,20 @@ class _Attempt:
 def _by_file(variations: list[Variation]) -> Iterator[tuple[uuid.UUID, list[Variation]]]:
     for file_id, group in groupby(variations, key=lambda v: v.file.file_id):
         yield file_id, list(group)
+
+
+async def _cancel_and_wait(tasks: list[asyncio.Task[Any]]) -> list[Any]:
+    """Cancel `tasks` (a finished one ignores it) and wait for all: results or errors."""
+    for task in tasks:
+        task.cancel()
+    return await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _discard_renders(renders: list[asyncio.Task[tuple[str, RenderedFile]]]) -> None:
+    """Stop renders that will not be recorded; delete the files of those that finished."""
+    for outcome in await _cancel_and_wait(renders):
+        if isinstance(outcome, tuple):
+            await asyncio.to_thread(outcome[1].path.unlink, missing_ok=True)
 
 
 def _describe(exc: ProcessingError) -> str:

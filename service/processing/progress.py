@@ -70,7 +70,8 @@ Publish = Callable[[uuid.UUID, uuid.UUID, dict[str, object]], None]
 
 
 class JobProgress:
-    """One attempt's progress: variations done plus the current one's fraction."""
+    """One attempt's progress: variations done plus the fractions of those rendering (with
+    several render slots, a job renders several variations at once)."""
 
     def __init__(
         self,
@@ -90,26 +91,49 @@ class JobProgress:
         self._started = clock()
         self._start_fraction = done / self.total
         self._last_sent: float | None = None
-        self._variation: tuple[uuid.UUID, int, float] | None = None  # file, index, duration
+        self._rendering: dict[tuple[uuid.UUID, int], tuple[float, float]] = {}
+        """(file, index) -> (duration, fraction done) of each variation being rendered."""
+        self._latest: tuple[uuid.UUID, int] | None = None
 
-    def start(self, file_id: uuid.UUID, index: int, duration_s: float) -> None:
-        self._variation = (file_id, index, duration_s)
+    def start(
+        self, file_id: uuid.UUID, index: int, duration_s: float
+    ) -> Callable[[RenderProgress], None]:
+        """A variation's render begins; returns what its ffmpeg reports go to."""
+        key = (file_id, index)
+        self._rendering[key] = (duration_s, 0.0)
+        self._latest = key
+        return lambda progress: self._update(key, progress)
 
-    def finished_one(self) -> None:
+    def finished_one(self, file_id: uuid.UUID | None = None, index: int | None = None) -> None:
+        """A variation was recorded (by default the one started last)."""
         self.done += 1
-        self._variation = None
+        key = (file_id, index) if file_id is not None and index is not None else self._latest
+        if key is not None:
+            self._rendering.pop(key, None)
+
+    def dropped(self, file_id: uuid.UUID, index: int) -> None:
+        """A variation's render ended without an output (failed or cancelled)."""
+        self._rendering.pop((file_id, index), None)
 
     def update(self, progress: RenderProgress) -> None:
+        """A report for the variation started last."""
+        if self._latest is not None:
+            self._update(self._latest, progress)
+
+    def _update(self, key: tuple[uuid.UUID, int], progress: RenderProgress) -> None:
         """From ffmpeg; published unless one was sent less than MIN_INTERVAL_S ago."""
-        if self._variation is None:
+        if key not in self._rendering:
             return
+        duration_s, _ = self._rendering[key]
+        fraction = 1.0 if progress.done else _fraction(progress.out_time_s, duration_s)
+        self._rendering[key] = (duration_s, fraction)
         now = self._clock()
         if self._last_sent is not None and now - self._last_sent < MIN_INTERVAL_S:
             return
         self._last_sent = now
-        file_id, index, duration_s = self._variation
-        fraction = 1.0 if progress.done else _fraction(progress.out_time_s, duration_s)
-        overall = min(1.0, (self.done + fraction) / self.total)
+        file_id, index = key
+        rendering = sum(f for _, f in self._rendering.values())
+        overall = min(1.0, (self.done + rendering) / self.total)
         gained = overall - self._start_fraction
         elapsed = now - self._started
         eta = elapsed * (1.0 - overall) / gained if gained > 0 else None

@@ -15,17 +15,18 @@ from pathlib import Path
 import psutil
 
 from service.bootstrap import Services
-from service.events.job import ProcessingStarted, VariationRendered
+from service.events.job import ProcessingFinished, ProcessingStarted, VariationRendered
 from tests.cli.test_commands import ROOT, cli_env
 from tests.processing.support import (
     events_of,
     files_under,
     finished,
     make_worker,
+    types_of,
     upload_job,
     worker_running,
 )
-from tests.support import eventually, running
+from tests.support import eventually
 
 
 def ffmpeg_working_on(job_id: uuid.UUID) -> list[psutil.Process]:
@@ -128,14 +129,17 @@ async def test_a_worker_whose_connection_drops_stops_its_job_and_it_is_reclaimed
 async def test_a_stopping_worker_finishes_the_job_in_hand(
     services: Services, long_clip: Path
 ) -> None:
-    # Given a worker rendering a job
+    # Given a worker rendering a job (the only worker, so the job is in its hands)
     received = await upload_job(services, [long_clip], variations=2)
     worker = make_worker(services)
-    async with worker_running(services):
-        async with running(worker):
-            await eventually(lambda: ffmpeg_working_on(received.job_id), within=60)
-            # When it is asked to stop (a graceful shutdown)
-            worker.stop()
-        # Then it finished the job before returning: completed on the first attempt
+    async with worker_running(services, worker):
+        await eventually(lambda: ffmpeg_working_on(received.job_id), within=60)
+        # When it is asked to stop (a graceful shutdown)
+        worker.stop()
+        # Then it lets go of the job only once it is finished in the log: completed on
+        # the first attempt
+        await eventually(lambda: not worker.readiness()["jobs"], within=120)
+        events = await events_of(services, received.job_id)
+        assert types_of(events)[-1] == ProcessingFinished.TYPE
         job = await finished(services, received.job_id, within=5)
     assert job.status == "completed" and job.attempt == 1

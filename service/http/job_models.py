@@ -89,6 +89,9 @@ class OutputDetail(BaseModel):
     size: int = Field(ge=0)
     crc32: int = Field(ge=0)
     effects: EffectParameters
+    download: str = Field(
+        description="This variation alone: a presigned redirect from a bucket, else the file."
+    )
 
 
 class Failure(BaseModel):

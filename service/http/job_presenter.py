@@ -100,6 +100,9 @@ def detail(job: JobState) -> dict[str, Any]:
                     size=o.size,
                     crc32=o.crc32,
                     effects=o.effects,
+                    download=(
+                        f"/api/jobs/{job.job_id}/files/{o.file_id}/variations/{o.variation_index}"
+                    ),
                 )
                 for o in job.outputs
             ],

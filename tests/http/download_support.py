@@ -76,7 +76,7 @@ async def finished_job(
             name=name,
             size=10,
             sha256=hashlib.sha256(name.encode()).hexdigest(),
-            path=f"uploads/{job_id}/{n}.mp4",
+            key=f"uploads/{job_id}/{n}.mp4",
         )
         for n, (name, _) in enumerate(pairs)
     ]
@@ -110,7 +110,7 @@ async def finished_job(
                     job_id=job_id,
                     file_id=upload.file_id,
                     variation_index=index,
-                    path=str(path.relative_to(data_dir)),
+                    key=str(path.relative_to(data_dir)),
                     size=size,
                     crc32=crc,
                     effects=EFFECTS,

@@ -44,7 +44,7 @@ async def upload_job(
                 name=clip.name,
                 size=len(content),
                 sha256=hashlib.sha256(content).hexdigest(),
-                path=relative,
+                key=relative,
             )
         )
     now = datetime.now(UTC)

@@ -174,7 +174,7 @@ async def test_a_reclaimed_job_renders_only_what_is_missing_and_removes_leftover
         job_id=job_id,
         file_id=file_id,
         variation_index=1,
-        path=f"outputs/{job_id}/{file_id}/v01-a1.mp4",
+        key=f"outputs/{job_id}/{file_id}/v01-a1.mp4",
         size=kept.stat().st_size,
         crc32=zlib.crc32(kept.read_bytes()),
         effects=EffectParameters(

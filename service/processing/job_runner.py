@@ -221,8 +221,7 @@ class JobRunner:
                     self._render_one(attempt, variation, source, duration_s, folder)
                 )
                 for variation in variations
-            ]
-            await asyncio.sleep(0)  # let each render take its place in the slots' queue
+            ]  # each starts (and queues for a slot) before the next upload's turn
         recorded = 0
         try:
             for variation, render in zip(variations, renders, strict=True):

@@ -45,7 +45,7 @@ def upload_received(
                 name=name,
                 size=1000,
                 sha256=hashlib.sha256(name.encode()).hexdigest(),
-                path=f"uploads/{job_id}/{file_id}.mp4",
+                key=f"uploads/{job_id}/{file_id}.mp4",
             )
         )
     return UploadReceived(
@@ -69,7 +69,7 @@ def variation_rendered(
         job_id=job_id,
         file_id=file_id,
         variation_index=index,
-        path=f"outputs/{job_id}/{file_id}/{index:02d}.mp4",
+        key=f"outputs/{job_id}/{file_id}/{index:02d}.mp4",
         size=size,
         crc32=crc32,
         effects=EffectParameters(

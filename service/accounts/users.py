@@ -96,6 +96,12 @@ async def find_user_by_id(pool: asyncpg.Pool, user_id: uuid.UUID) -> User | None
     return _user(row) if row else None
 
 
+async def usernames(pool: asyncpg.Pool, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Names by id, for showing owners (an id with no user left is absent)."""
+    rows = await pool.fetch("SELECT id, username FROM users WHERE id = ANY($1::uuid[])", user_ids)
+    return {r["id"]: r["username"] for r in rows}
+
+
 async def list_users(pool: asyncpg.Pool) -> list[User]:
     return [_user(r) for r in await pool.fetch(_ALL)]
 

@@ -9,7 +9,7 @@ from service.projections.job_state import JobState, OutputState
 
 _WHY = {
     "retention": "its retention period ended",
-    "storage_pressure": "the disk ran short of space",
+    "storage_pressure": "storage ran short of space",
     "admin": "an administrator expired it",
 }
 

@@ -64,6 +64,16 @@ class EffectParameters(_Part):
     saturation: float
 
 
+class Thumbnail(_Part):
+    """A JPEG of a video's frame, for the page (issue 12): the object's key and ETag in
+    storage, and its size and SHA-256 (which makes the HTTP ETag)."""
+
+    key: str = Field(min_length=1, description="outputs/<job>/<file>/….jpg")
+    etag: str | None = Field(default=None, pattern=ETAG_PATTERN)
+    size: int = Field(ge=0)
+    sha256: str = Field(pattern="^[0-9a-f]{64}$")
+
+
 class FileError(_Part):
     file_id: uuid.UUID
     message: str = Field(max_length=4000)
@@ -118,6 +128,10 @@ class VariationRendered(Event):
     crc32: int = Field(ge=0, le=0xFFFFFFFF)
     effects: EffectParameters
     rendered_at: datetime
+    # Optional (issue 12), so events recorded before thumbnails existed still validate:
+    # this output's thumbnail, and the source's when this render is the first to carry it.
+    thumbnail: Thumbnail | None = None
+    source_thumbnail: Thumbnail | None = None
 
     _legacy = model_validator(mode="before")(key_from_path)
 

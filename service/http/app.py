@@ -9,11 +9,24 @@ from aiohttp import web
 from service.bootstrap import running_services
 from service.clock import Clock
 from service.contract import docs as contract_docs
-from service.http import auth_routes, cancel, download, health, jobs, live, output, uploads
+from service.http import (
+    admin,
+    auth_routes,
+    cancel,
+    download,
+    health,
+    jobs,
+    live,
+    output,
+    thumbnails,
+    uploads,
+)
 from service.http.errors import error_middleware
 from service.http.keys import SERVICES
 from service.metrics import endpoint as metrics_endpoint
 from service.settings import Settings
+from service.web import routes as web_routes
+from service.web.headers import add_security_headers
 
 ROUTE_TABLES: list[web.RouteTableDef] = [
     health.routes,
@@ -26,6 +39,10 @@ ROUTE_TABLES: list[web.RouteTableDef] = [
     output.routes,  # issue 15: one output, a presigned redirect from a bucket
     live.routes,  # issue 10
     uploads.routes,  # tus resumable uploads (issue 11)
+    # The web page (issue 12)
+    admin.routes,
+    thumbnails.routes,
+    web_routes.routes,
 ]
 
 
@@ -48,6 +65,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.cleanup_ctx.append(live.live_ctx)  # issue 10: the shared reader of live streams
     app.on_shutdown.append(live.close_streams)
     app[uploads.HASHES] = uploads.HashCache()  # issue 11: running hashes of tus uploads
+    app.cleanup_ctx.append(web_routes.assets_ctx)
+    app.on_response_prepare.append(add_security_headers)
     for table in ROUTE_TABLES:
         app.add_routes(table)
     return app

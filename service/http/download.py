@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 LINK_PARAM = "link"
+CACHING = "private, no-transform"
 
 
 class DownloadQuery(BaseModel):
@@ -53,6 +54,11 @@ class DownloadHeaders(BaseModel):
     )
     if_range: str | None = Field(
         default=None, alias="If-Range", description="The ETag the range belongs to."
+    )
+    if_none_match: str | None = Field(
+        default=None,
+        alias="If-None-Match",
+        description="ETags the client holds (or `*`): a match answers 304 with no body.",
     )
 
 
@@ -85,7 +91,9 @@ ZIP_HEADERS = {
             "The requested range of the ZIP.",
             headers={**ZIP_HEADERS, "Content-Range": "Which bytes."},
         ),
+        304: None,  # If-None-Match matched: the client's copy is current
     },
+    response_headers={304: {"ETag": "The archive's ETag."}},
     errors={
         401: "No valid credentials, or an invalid or expired link.",
         404: "No such job, not yours, not finished yet, or nothing rendered.",
@@ -99,6 +107,8 @@ async def download(request: web.Request) -> web.StreamResponse:
     outputs = downloadable_outputs(job, services.clock.now())
     plan = plan_job_archive(job, outputs, services.storage)
     plan = await verified_plan(plan, services.storage, job.job_id)
+    if _none_match(request.headers.get("If-None-Match"), plan.etag):
+        return web.Response(status=304, headers={"ETag": plan.etag, "Cache-Control": CACHING})
 
     span = None
     if_range = request.headers.get("If-Range")
@@ -111,7 +121,7 @@ async def download(request: web.Request) -> web.StreamResponse:
     response.headers["Content-Disposition"] = content_disposition(archive_filename(job))
     response.headers["ETag"] = plan.etag
     response.headers["Accept-Ranges"] = "bytes"
-    response.headers["Cache-Control"] = "private, no-transform"
+    response.headers["Cache-Control"] = CACHING
     if span:
         response.headers["Content-Range"] = content_range(start, end, plan.size)
     await response.prepare(request)
@@ -139,6 +149,14 @@ async def download_link(request: web.Request) -> web.Response:
     token = links.sign(key, links.LinkGrant(job.job_id, principal.user_id, expires_at))
     url = request.url.with_path(f"/api/jobs/{job.job_id}/download").with_query({LINK_PARAM: token})
     return respond(DownloadLink(url=str(url), expires_at=expires_at))
+
+
+def _none_match(header: str | None, etag: str) -> bool:
+    """RFC 9110 If-None-Match: `*`, or any listed tag equal to ours (weak comparison)."""
+    if header is None:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    return "*" in tags or etag.removeprefix("W/") in tags
 
 
 async def _job_for_download(request: web.Request) -> JobState:

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from service.contract.types import Timestamp
-from service.events.job import EffectParameters, Outcome
+from service.events.job import EffectParameters, ExpiryReason, Outcome
 from service.projections.job_state import FileStatus, JobStatus
 
 
@@ -53,6 +53,16 @@ class JobCreated(BaseModel):
     links: JobLinks
 
 
+class Source(BaseModel):
+    """One uploaded video as the page lists it (issue 12); `name` is the user's, shown as text."""
+
+    id: uuid.UUID
+    name: str
+    status: FileStatus
+    error: str | None
+    thumbnail: str | None = Field(description="URL of its first frame as a JPEG, once made.")
+
+
 class JobSummary(BaseModel):
     """One row of the job list."""
 
@@ -64,6 +74,14 @@ class JobSummary(BaseModel):
     created_at: Timestamp
     expires_at: Timestamp
     links: JobLinks
+    # issue 12: what the page shows in a list row
+    sources: list[Source]
+    outcome: Outcome | None
+    finish_reason: str | None
+    expiry_reason: ExpiryReason | None
+    owner: str | None = Field(
+        default=None, description="The owner's username; only in an admin's list."
+    )
 
 
 class JobList(BaseModel):
@@ -89,6 +107,10 @@ class OutputDetail(BaseModel):
     size: int = Field(ge=0)
     crc32: int = Field(ge=0)
     effects: EffectParameters
+    download: str = Field(
+        description="This variation alone: a presigned redirect from a bucket, else the file."
+    )
+    thumbnail: str | None = Field(description="URL of its frame as a JPEG, once made.")
 
 
 class Failure(BaseModel):
@@ -107,6 +129,9 @@ class JobDetail(BaseModel):
     created_at: Timestamp
     expires_at: Timestamp
     links: JobLinks
+    sources: list[Source]
+    expiry_reason: ExpiryReason | None
+    owner: str | None = None
     outcome: Outcome | None
     outputs: list[OutputDetail]
     failures: list[Failure]

@@ -17,7 +17,7 @@ from service.errors import BadRequest
 from service.events.base import RecordedEvent
 from service.events.job import UploadReceived
 from service.http import job_models as m
-from service.projections.job_state import JobState
+from service.projections.job_state import JobState, OutputState
 
 
 def links(job_id: uuid.UUID) -> dict[str, str]:
@@ -48,7 +48,26 @@ def created(event: UploadReceived) -> dict[str, Any]:
     )
 
 
-def _summary(job: JobState) -> m.JobSummary:
+def _sources(job: JobState) -> list[m.Source]:
+    return [
+        m.Source(
+            id=f.file_id,
+            name=f.name,
+            status=f.status,
+            error=f.error,
+            thumbnail=f"/api/jobs/{job.job_id}/files/{f.file_id}/thumbnail"
+            if f.thumbnail
+            else None,
+        )
+        for f in job.files
+    ]
+
+
+def _variation_url(job: JobState, output: OutputState) -> str:
+    return f"/api/jobs/{job.job_id}/files/{output.file_id}/variations/{output.variation_index}"
+
+
+def _summary(job: JobState, owner: str | None = None) -> m.JobSummary:
     return m.JobSummary(
         job_id=job.job_id,
         status=job.status,
@@ -60,6 +79,11 @@ def _summary(job: JobState) -> m.JobSummary:
         created_at=job.created_at,
         expires_at=job.expires_at,
         links=m.JobLinks(**links(job.job_id)),
+        sources=_sources(job),
+        outcome=job.outcome,
+        finish_reason=job.finish_reason,
+        expiry_reason=job.expiry_reason,
+        owner=owner,
     )
 
 
@@ -68,8 +92,12 @@ def summary(job: JobState) -> dict[str, Any]:
     return _json(_summary(job))
 
 
-def job_list(jobs: list[JobState], next_cursor: str | None) -> dict[str, Any]:
-    return _json(m.JobList(jobs=[_summary(j) for j in jobs], next_cursor=next_cursor))
+def job_list(
+    jobs: list[JobState], next_cursor: str | None, owners: dict[uuid.UUID, str] | None = None
+) -> dict[str, Any]:
+    """A page of jobs; `owners` (for admins) names each job's owner."""
+    rows = [_summary(j, (owners or {}).get(j.owner_id)) for j in jobs]
+    return _json(m.JobList(jobs=rows, next_cursor=next_cursor))
 
 
 def detail(job: JobState) -> dict[str, Any]:
@@ -92,7 +120,6 @@ def detail(job: JobState) -> dict[str, Any]:
                 )
                 for f in job.files
             ],
-            outcome=job.outcome,
             outputs=[
                 m.OutputDetail(
                     file_id=o.file_id,
@@ -100,11 +127,12 @@ def detail(job: JobState) -> dict[str, Any]:
                     size=o.size,
                     crc32=o.crc32,
                     effects=o.effects,
+                    download=_variation_url(job, o),
+                    thumbnail=f"{_variation_url(job, o)}/thumbnail" if o.thumbnail else None,
                 )
                 for o in job.outputs
             ],
             failures=[m.Failure(file_id=e.file_id, message=e.message) for e in job.errors],
-            finish_reason=job.finish_reason,
             cancel_requested_at=job.cancel_requested_at,
             uploads_purged=job.uploads_purged,
             expired_at=job.expired_at,

@@ -10,6 +10,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from service.accounts.principal import Principal
+from service.accounts.users import usernames
 from service.contract import Raw, declare
 from service.contract.parse import parse_path, parse_query
 from service.errors import NotFound
@@ -163,7 +164,10 @@ async def list_jobs(request: web.Request) -> web.Response:
     page = jobs[: query.limit]
     more = len(jobs) > query.limit
     cursor = job_presenter.encode_cursor(page[-1]) if more else None
-    return web.json_response(job_presenter.job_list(page, cursor))
+    owners = None
+    if principal.is_admin:  # admins see every owner's jobs, so each row names its owner
+        owners = await usernames(request.app[SERVICES].database.pool, [j.owner_id for j in page])
+    return web.json_response(job_presenter.job_list(page, cursor, owners))
 
 
 @routes.get("/api/jobs/{job_id}")

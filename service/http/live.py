@@ -192,10 +192,11 @@ async def _stream(
 ) -> web.StreamResponse:
     services = request.app[SERVICES]
     hub = request.app[LIVE_HUB]
-    subscriber, until = await hub.subscribe(audience)
     response = EventSourceResponse(ping_interval=services.settings.live_heartbeat_s)
     response.headers["Cache-Control"] = "no-store"
     watcher: asyncio.Future[Any] | None = None
+    # Registered before anything is read: every event after `until` reaches the inbox.
+    subscriber, until = await hub.subscribe(audience)
     metrics.LIVE_STREAMS.inc()
     try:
         await response.prepare(request)

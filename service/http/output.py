@@ -1,4 +1,4 @@
-"""`/api/jobs/{id}/outputs/{file_id}/{variation}`: one rendered output on its own.
+"""`/api/jobs/{id}/files/{file_id}/variations/{variation}`: one rendered output on its own.
 
 From a bucket the answer is a short-lived presigned redirect, so the bytes go from the
 store to the client without passing through the service; from the local disk the file
@@ -35,7 +35,7 @@ class OutputPath(BaseModel):
     variation: int = Field(ge=1, le=20, description="The variation's index (`variation_index`).")
 
 
-@routes.get("/api/jobs/{job_id}/outputs/{file_id}/{variation}")
+@routes.get("/api/jobs/{job_id}/files/{file_id}/variations/{variation}")
 @declare(
     summary="One rendered variation: a presigned redirect to the bucket, or the file itself",
     tags=["download"],

@@ -29,7 +29,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
@@ -52,6 +52,7 @@ from service.events.job import (
     FileError,
     Outcome,
     ProcessingFinished,
+    Thumbnail,
     VariationRendered,
     job_stream,
 )
@@ -64,9 +65,10 @@ from service.processing.progress import JobProgress, Publish
 from service.processing.render import RenderCancelled, RenderedFile, render_variation
 from service.processing.scratch import Scratch, remove_tree
 from service.processing.storage_retry import retrying
+from service.processing.thumbnail import make_thumbnail
 from service.projections.job_state import FileState, OutputState
 from service.storage.interface import ObjectStorage, StoredObject
-from service.storage.keys import OUTPUTS, job_prefix, output_key
+from service.storage.keys import OUTPUTS, check_key, job_prefix, output_key
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +127,11 @@ class JobRunner:
         cancel = cancel if cancel is not None else asyncio.Event()
         if job.status == "cancelling":
             cancel.set()  # asked for while no worker held it: render nothing more
+        thumbnail_keys = [t.key for t in job.thumbnails()]
         leftovers = await retrying(
-            lambda: remove_unrecorded_outputs(self._storage, job.job_id, job.outputs),
+            lambda: remove_unrecorded_outputs(
+                self._storage, job.job_id, job.outputs, also_keep=thumbnail_keys
+            ),
             "remove unrecorded outputs",
         )
         if leftovers:
@@ -223,6 +228,7 @@ class JobRunner:
                 for variation in variations
             ]  # each starts (and queues for a slot) before the next upload's turn
         recorded = 0
+        source_pending = file.thumbnail is None  # made with the file's first recorded render
         try:
             for variation, render in zip(variations, renders, strict=True):
                 try:
@@ -232,11 +238,16 @@ class JobRunner:
                     return file.file_id, _describe(exc)
                 except RenderCancelled:
                     return file.file_id, None
+                # Thumbnails first: storing the render may move its scratch file away.
+                thumbnails = await self._thumbnails(
+                    attempt, file.file_id, (source, rendered.path), key, with_source=source_pending
+                )
                 stored = await retrying(
                     lambda: self._storage.put_file(key, rendered.path),  # noqa: B023 (awaited now)
                     f"store {key}",
                 )
-                await self._record(attempt, variation, stored, rendered)
+                await self._record(attempt, variation, stored, rendered, thumbnails)
+                source_pending = False
                 recorded += 1
                 if attempt.progress is not None:
                     attempt.progress.finished_one(file.file_id, variation.index)
@@ -300,8 +311,42 @@ class JobRunner:
 
         return await retrying(fetch, f"fetch {file.upload_key}")
 
+    async def _thumbnails(
+        self,
+        attempt: _Attempt,
+        file_id: uuid.UUID,
+        videos: tuple[Path, Path],
+        key: str,
+        *,
+        with_source: bool,
+    ) -> tuple[Thumbnail | None, Thumbnail | None]:
+        """The output's thumbnail, and the source's when none is recorded yet, stored beside
+        the output. Made only once a render exists, so a file that fails, or a job cancelled
+        first, leaves none behind."""
+        source, rendered = videos
+        made = await self._thumbnail(rendered, rendered.with_suffix(".jpg"), str(
+            PurePosixPath(key).with_suffix(".jpg")
+        ))  # fmt: skip
+        if not with_source:
+            return made, None
+        source_key = check_key(f"{PurePosixPath(key).parent}/source-a{attempt.number}.jpg")
+        local = rendered.with_name(f"source-a{attempt.number}.jpg")
+        return made, await self._thumbnail(source, local, source_key)
+
+    async def _thumbnail(self, video: Path, local: Path, key: str) -> Thumbnail | None:
+        made = await make_thumbnail(self._settings.ffmpeg, video, local)
+        if made is None:
+            return None
+        stored = await retrying(lambda: self._storage.put_file(key, made.path), f"store {key}")
+        return Thumbnail(key=stored.key, etag=stored.etag, size=made.size, sha256=made.sha256)
+
     async def _record(
-        self, attempt: _Attempt, variation: Variation, stored: StoredObject, rendered: RenderedFile
+        self,
+        attempt: _Attempt,
+        variation: Variation,
+        stored: StoredObject,
+        rendered: RenderedFile,
+        thumbnails: tuple[Thumbnail | None, Thumbnail | None] = (None, None),
     ) -> None:
         event = VariationRendered(
             job_id=attempt.job_id,
@@ -313,12 +358,15 @@ class JobRunner:
             crc32=rendered.crc32,
             effects=EffectParameters(**variation.effects.model_dump()),
             rendered_at=self._now(),
+            thumbnail=thumbnails[0],
+            source_thumbnail=thumbnails[1],
         )
         try:
             # A cancel racing this append does not undo the render: record it, then stop.
             await attempt.append(event, retry_on_cancel=True)
         except AttemptFenced:
-            await retrying(lambda: self._storage.delete([stored.key]), f"delete {stored.key}")
+            keys = [stored.key, *(t.key for t in thumbnails if t is not None)]
+            await retrying(lambda: self._storage.delete(keys), f"delete {stored.key}")
             raise
         attempt.outputs += 1
 
@@ -415,11 +463,15 @@ def _describe(exc: ProcessingError) -> str:
 
 
 async def remove_unrecorded_outputs(
-    storage: ObjectStorage, job_id: uuid.UUID, recorded: tuple[OutputState, ...]
+    storage: ObjectStorage,
+    job_id: uuid.UUID,
+    recorded: tuple[OutputState, ...],
+    *,
+    also_keep: Iterable[str] = (),
 ) -> list[str]:
     """Delete objects under `outputs/<job>/` that the log does not record: a crashed
-    attempt's unrecorded render."""
-    keep = {o.key for o in recorded}
+    attempt's unrecorded render (recorded thumbnails, `also_keep`, stay)."""
+    keep = {o.key for o in recorded} | set(also_keep)
     stray = [o.key for o in await storage.list(job_prefix(OUTPUTS, job_id)) if o.key not in keep]
     if stray:
         await storage.delete(stray)

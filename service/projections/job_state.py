@@ -24,6 +24,7 @@ from service.events.job import (
     OutputsDeleted,
     ProcessingFinished,
     ProcessingStarted,
+    Thumbnail,
     UploadReceived,
     UploadsPurged,
     VariationRendered,
@@ -60,6 +61,7 @@ class FileState(_State):
     upload_etag: str | None = None
     status: FileStatus = "uploaded"
     error: str | None = None
+    thumbnail: Thumbnail | None = None
 
     _legacy = model_validator(mode="before")(_upload_key_from_path)
 
@@ -73,6 +75,7 @@ class OutputState(_State):
     crc32: int
     effects: EffectParameters
     rendered_at: datetime
+    thumbnail: Thumbnail | None = None
 
     _legacy = model_validator(mode="before")(key_from_path)
 
@@ -104,6 +107,14 @@ class JobState(_State):
     output_bytes_freed: int = 0
     version: int
     last_position: int
+
+    def thumbnails(self) -> list[Thumbnail]:
+        """Every thumbnail the log records, sources' and outputs'."""
+        return [
+            t
+            for t in (*(f.thumbnail for f in self.files), *(o.thumbnail for o in self.outputs))
+            if t is not None
+        ]
 
     def outputs_of(self, file_id: uuid.UUID) -> tuple[OutputState, ...]:
         return tuple(o for o in self.outputs if o.file_id == file_id)
@@ -170,7 +181,7 @@ def _changes(state: JobState, event: object) -> dict[str, object]:
             ),
         }
     if isinstance(event, VariationRendered):
-        return {"outputs": _add_output(state, event)}
+        return {"outputs": _add_output(state, event), "files": _with_thumbnail(state, event)}
     if isinstance(event, CancellationRequested):
         if state.cancel_requested_at is not None:
             return {}  # the first request is the one that counts
@@ -218,8 +229,21 @@ def _add_output(state: JobState, event: VariationRendered) -> tuple[OutputState,
         crc32=event.crc32,
         effects=event.effects,
         rendered_at=event.rendered_at,
+        thumbnail=event.thumbnail,
     )
     return (*state.outputs[:at], output, *state.outputs[at:])
+
+
+def _with_thumbnail(state: JobState, event: VariationRendered) -> tuple[FileState, ...]:
+    """The source's thumbnail, from the first render that carries one."""
+    if event.source_thumbnail is None:
+        return state.files
+    return tuple(
+        f.model_copy(update={"thumbnail": event.source_thumbnail})
+        if f.file_id == event.file_id and f.thumbnail is None
+        else f
+        for f in state.files
+    )
 
 
 def _file_order(state: JobState, file_id: uuid.UUID) -> int:

@@ -33,7 +33,9 @@ class OutputReap:
         return state.outputs_deleted
 
     def files(self, state: JobState) -> list[RecordedFile]:
-        return [RecordedFile(o.key, o.size) for o in state.outputs]
+        return [RecordedFile(o.key, o.size) for o in state.outputs] + [
+            RecordedFile(t.key, t.size) for t in state.thumbnails()
+        ]
 
     def answer(self, state: JobState, cause: RecordedEvent, refused: set[str]) -> Event:
         """Sizes as rendered and the expiry's time: the same on every retry."""

@@ -35,7 +35,10 @@ class UploadPurge:
     def sweeps(self, state: JobState) -> list[tuple[str, frozenset[str]]]:
         return [
             (job_prefix(UPLOADS, state.job_id), frozenset()),
-            (job_prefix(OUTPUTS, state.job_id), frozenset(o.key for o in state.outputs)),
+            (
+                job_prefix(OUTPUTS, state.job_id),
+                frozenset(o.key for o in state.outputs) | {t.key for t in state.thumbnails()},
+            ),
         ]
 
     def is_done(self, state: JobState) -> bool:

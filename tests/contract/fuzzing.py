@@ -81,7 +81,8 @@ def fuzz_service(
             _wait_for(f"{base}/readyz", timeout_s=90)
             token, logout_token = _log_in(base), _log_in(base)
             job_id, file_id = _render_one_job(base, token, clip)
-            config = _config(work, job_id, file_id)
+            upload_id = _open_tus_upload(base, token)
+            config = _config(work, job_id, file_id, upload_id)
             started = time.monotonic()
             main = _schemathesis(base, config, token, work / "main", max_examples, seed,
                                  workers, ["--exclude-path", LOGOUT])  # fmt: skip
@@ -190,7 +191,20 @@ REJECTED = ", ".join(f'"{status}"' for status in _DEFAULT_REJECTED)
 MISSING = ", ".join(f'"{status}"' for status in ["400", "401", "403", "406", "415", "422"])
 
 
-def _config(work: Path, job_id: str, file_id: str) -> Path:
+def _open_tus_upload(base: str, token: str) -> str:
+    """An unfinished tus upload of the user's, so `{upload_id}` routes reach their handlers."""
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Tus-Resumable": "1.0.0",
+        "Upload-Length": "1000",
+        "Upload-Metadata": "filename YWQubXA0",  # ad.mp4
+    }
+    request = urllib.request.Request(f"{base}/api/uploads", method="POST", headers=headers)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return str(response.headers["Location"]).rsplit("/", 1)[1]
+
+
+def _config(work: Path, job_id: str, file_id: str, upload_id: str) -> Path:
     """Real values for path parameters most of the time, so handlers are reached."""
     path = work / "schemathesis.toml"
     path.write_text(
@@ -208,6 +222,9 @@ values = ["{file_id}"]
 [dictionaries.variations]
 values = [1]
 
+[dictionaries.uploads]
+values = ["{upload_id}"]
+
 [dictionaries.assets]
 values = ["init.js", "swagger-ui.css", "LICENSE", "NOTICE"]
 
@@ -215,6 +232,7 @@ values = ["init.js", "swagger-ui.css", "LICENSE", "NOTICE"]
 "path.job_id" = {{ dictionary = "jobs", probability = 0.8 }}
 "path.file_id" = {{ dictionary = "files", probability = 0.8 }}
 "path.variation" = {{ dictionary = "variations", probability = 0.8 }}
+"path.upload_id" = {{ dictionary = "uploads", probability = 0.8 }}
 "path.asset" = {{ dictionary = "assets", probability = 0.8 }}
 
 # What a schema cannot say, so schema-valid requests may still be refused:

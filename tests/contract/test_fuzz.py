@@ -12,7 +12,7 @@ from tests.clips import TinyClips
 from tests.contract.fuzzing import FuzzResult, fuzz_service
 from tests.metrics.support import parse, value
 
-MAX_EXAMPLES = 4  # per operation and phase: ~500 cases, ~30 s of fuzzing on the 2-core machine
+MAX_EXAMPLES = 3  # per operation and phase: several hundred cases, ~30 s of fuzzing here
 
 
 def _serve_answers_protocol_errors_in_json(result: FuzzResult) -> None:

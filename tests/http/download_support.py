@@ -19,6 +19,7 @@ from service.events.job import (
     ProcessingFinished,
     ProcessingStarted,
     StoredUpload,
+    Thumbnail,
     UploadReceived,
     VariationRendered,
     job_stream,
@@ -58,6 +59,7 @@ async def finished_job(
     sparse_size: int | None = None,
     rendered_at: datetime | None = None,
     renders_reversed: bool = False,
+    thumbnails: bool = False,
 ) -> tuple[uuid.UUID, list[Output]]:
     """A job whose sources (name → variation count) were all rendered, as one atomic append.
 
@@ -65,6 +67,7 @@ async def finished_job(
     or, with `sparse_size`, zeros in a sparse file of that size (cheap to make, real to read).
     `rendered_at` defaults to the clock's time; `renders_reversed` records the renders last
     first, as a worker finishing out of order would. Outputs are listed in upload order.
+    `thumbnails` writes and records a small stand-in JPEG per output and per source.
     """
     pairs = list(sources.items()) if isinstance(sources, dict) else list(sources)
     job_id = uuid.uuid4()
@@ -76,7 +79,7 @@ async def finished_job(
             name=name,
             size=10,
             sha256=hashlib.sha256(name.encode()).hexdigest(),
-            path=f"uploads/{job_id}/{n}.mp4",
+            key=f"uploads/{job_id}/{n}.mp4",
         )
         for n, (name, _) in enumerate(pairs)
     ]
@@ -105,16 +108,26 @@ async def finished_job(
                 os.truncate(path, sparse_size)
                 size, crc = sparse_size, zeros_crc32(sparse_size)
             outputs.append(Output(upload.file_id, index, path, content))
+            pictures = (
+                (
+                    thumbnail_of(data_dir, path.with_suffix(".jpg")),
+                    thumbnail_of(data_dir, path.with_name("source.jpg")) if index == 1 else None,
+                )
+                if thumbnails
+                else (None, None)
+            )
             renders.append(
                 VariationRendered(
                     job_id=job_id,
                     file_id=upload.file_id,
                     variation_index=index,
-                    path=str(path.relative_to(data_dir)),
+                    key=str(path.relative_to(data_dir)),
                     size=size,
                     crc32=crc,
                     effects=EFFECTS,
                     rendered_at=rendered_at or now,
+                    thumbnail=pictures[0],
+                    source_thumbnail=pictures[1],
                 )
             )
     events += reversed(renders) if renders_reversed else renders
@@ -126,6 +139,17 @@ async def finished_job(
     )
     assert await services.job_view_waiter.wait_for(result, timeout_s=10)
     return job_id, outputs
+
+
+def thumbnail_of(data_dir: Path, path: Path) -> Thumbnail:
+    """A stand-in JPEG (its magic bytes, then noise) at `path`, as the log records it."""
+    content = b"\xff\xd8\xff\xe0" + os.urandom(200)
+    path.write_bytes(content)
+    return Thumbnail(
+        key=path.relative_to(data_dir).as_posix(),
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+    )
 
 
 def zeros_crc32(size: int) -> int:

@@ -15,7 +15,7 @@ from service.http.keys import SERVICES
 from service.settings import Settings
 from tests.clips import TinyClips
 from tests.http.upload_support import field, multipart, video
-from tests.processing.support import files_under
+from tests.processing.support import files_under, recorded_paths
 from tests.processing.test_worker_recovery import ffmpeg_working_on
 from tests.processing.worker_process import worker_process
 from tests.support import eventually
@@ -94,7 +94,7 @@ async def test_cancel_mid_render_kills_ffmpeg_in_another_process_and_keeps_what_
     assert events[-1].type == "ProcessingFinished" and events[-1].event.outcome == "cancelled"
     # And the folder holds exactly the recorded outputs
     state = await services.jobs.get(job_id)
-    assert files_under(outputs) == {o.key for o in state.outputs}
+    assert files_under(outputs) == recorded_paths(state)
     # And the ZIP holds exactly those variations
     download = await client.get(f"/api/jobs/{job_id}/download", headers=alice_headers)
     assert download.status == 200

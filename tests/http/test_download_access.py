@@ -104,7 +104,7 @@ async def test_results_are_gone_once_expires_at_passes_even_before_an_expired_ev
 
 @pytest.mark.parametrize(
     ("reason", "words"),
-    [("retention", "retention"), ("storage_pressure", "disk"), ("admin", "administrator")],
+    [("retention", "retention"), ("storage_pressure", "storage"), ("admin", "administrator")],
 )
 async def test_after_an_expired_event_the_410_says_when_and_why(
     client: Any, alice: Any, alice_headers: dict[str, str], reason: str, words: str

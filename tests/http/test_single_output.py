@@ -26,7 +26,7 @@ async def test_a_single_output_in_a_bucket_is_a_presigned_redirect_that_fetches_
     job = await services.jobs.get(job_id)
     second = job.outputs[1]
     # When the second output is asked for
-    url = f"/api/jobs/{job_id}/outputs/{second.file_id}/{second.variation_index}"
+    url = f"/api/jobs/{job_id}/files/{second.file_id}/variations/{second.variation_index}"
     response = await client.get(url, headers=headers, allow_redirects=False)
     # Then the answer is a redirect to a signed URL of the store that expires soon
     assert response.status == 307, await response.text()
@@ -48,9 +48,11 @@ async def test_a_single_output_on_the_local_disk_is_sent_with_its_archive_name(
     job_id, outputs = await finished_job(services_of(client), alice.id, {"summer.mp4": 2})
     job = await services_of(client).jobs.get(job_id)
     first = job.outputs[0]
-    url = f"/api/jobs/{job_id}/outputs/{first.file_id}/{first.variation_index}"
+    url = f"/api/jobs/{job_id}/files/{first.file_id}/variations/{first.variation_index}"
+    shown = await (await client.get(f"/api/jobs/{job_id}", headers=alice_headers)).json()
+    assert shown["outputs"][0]["download"] == url  # the job view links each output
     response = await client.get(url, headers=alice_headers)
     assert response.status == 200 and await response.read() == outputs[0].content
     assert "summer_var01.mp4" in response.headers["Content-Disposition"]
-    missing = f"/api/jobs/{job_id}/outputs/{first.file_id}/9"
+    missing = f"/api/jobs/{job_id}/files/{first.file_id}/variations/9"
     assert (await client.get(missing, headers=alice_headers)).status == 404

@@ -363,3 +363,23 @@ async def test_a_patch_waiting_for_another_sees_its_offset_and_keeps_its_bytes(
     # And the first one's bytes are intact
     assert await offset_of(client, alice_headers, location) == 120_000
     assert stored(settings, location).read_bytes() == data[:120_000]
+
+
+async def test_the_pages_session_cookie_works_for_tus_with_this_services_origin(
+    client: Any, alice: Any
+) -> None:
+    from tests.http.test_session_cookie import cookie_log_in, own_origin
+
+    # Given alice signed in on the page (the cookie is in the client's jar, no token)
+    await cookie_log_in(client)
+    same = {"Origin": own_origin(client)}
+    data = video_bytes(100_000)
+    # When the page (tus-js-client) creates and sends an upload from this origin
+    response = await create(client, {}, len(data), headers=same)
+    assert response.status == 201, await response.text()
+    location = response.headers["Location"]
+    assert (await patch(client, same, location, 0, data)).status == 204
+    # Then HEAD (a read) needs no Origin, and a write from another site is refused
+    assert await offset_of(client, {}, location) == len(data)
+    response = await client.delete(location, headers={**TUS, "Origin": "http://evil.example"})
+    await assert_error(response, 403, "cross_origin")

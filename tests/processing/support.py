@@ -44,7 +44,7 @@ async def upload_job(
                 name=clip.name,
                 size=len(content),
                 sha256=hashlib.sha256(content).hexdigest(),
-                path=relative,
+                key=relative,
             )
         )
     now = datetime.now(UTC)
@@ -119,3 +119,8 @@ def files_under(folder: Path) -> set[str]:
     return {
         p.relative_to(folder.parent.parent).as_posix() for p in folder.rglob("*") if p.is_file()
     }
+
+
+def recorded_paths(job: JobState) -> set[str]:
+    """Every file the log names under the job's outputs: renders and their thumbnails."""
+    return {o.key for o in job.outputs} | {t.key for t in job.thumbnails()}

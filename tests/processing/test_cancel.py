@@ -17,6 +17,7 @@ from tests.processing.support import (
     events_of,
     files_under,
     finished,
+    recorded_paths,
     types_of,
     upload_job,
     worker_running,
@@ -24,9 +25,10 @@ from tests.processing.support import (
 from tests.support import eventually
 
 RACE_ROUNDS = 10
-RACE_STEP_S = 0.04
-"""Cancels land 0, 40, … 360 ms after the claim: before, during and after the one render
-of a tiny clip (~0.1-0.3 s here), so some rounds race its record and the finish."""
+RACE_STEP_S = 0.08  # up to 0.72 s: a render, its thumbnails and its record
+"""Cancels land 0, 80, … 720 ms after the claim: before, during and after the one render
+of a tiny clip and its thumbnails (~0.2-0.5 s here), so some rounds race its record and the
+finish."""
 
 
 async def cancel(services: Services, job_id: uuid.UUID) -> bool:
@@ -68,7 +70,7 @@ async def test_a_cancel_racing_the_last_render_ends_the_job_once_and_agrees_with
             assert job.outcome == finishes[0].outcome
             # and the disk holds exactly the outputs the log records: none or the one
             outputs = services.settings.data_dir / "outputs" / str(job_id)
-            assert files_under(outputs) == {o.key for o in job.outputs}
+            assert files_under(outputs) == recorded_paths(job)
             assert len(job.outputs) <= 1
             outcomes.append((finishes[0].outcome, len(job.outputs)))
     # The rounds covered both sides of the race

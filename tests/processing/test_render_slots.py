@@ -24,7 +24,13 @@ def renders_running() -> list[list[str]]:
             cmdline = child.cmdline()
         except psutil.Error:
             continue  # it ended while we looked
-        if cmdline and "ffmpeg" in Path(cmdline[0]).name and "-vf" in cmdline:
+        # (a thumbnail, one JPEG frame made after a render, is not a render)
+        if (
+            cmdline
+            and "ffmpeg" in Path(cmdline[0]).name
+            and "-vf" in cmdline
+            and "mjpeg" not in cmdline
+        ):
             found.append(cmdline)
     return found
 

@@ -5,6 +5,7 @@ stay confined to the file that failed."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
 import zlib
 
@@ -28,6 +29,7 @@ from tests.processing.support import (
     files_under,
     finished,
     make_worker,
+    recorded_paths,
     types_of,
     upload_job,
     worker_running,
@@ -77,7 +79,15 @@ async def test_a_two_video_job_completes_with_six_playable_distinct_variations(
         "ProcessingFinished",
     ]
     # and nothing but the recorded outputs lies in the job's output folder
-    assert files_under(data_dir / "outputs" / str(received.job_id)) == {o.key for o in job.outputs}
+    # besides one JPEG thumbnail (320 px wide) of each source and each output, named in the log
+    thumbnails = [f.thumbnail for f in job.files] + [o.thumbnail for o in job.outputs]
+    for t in thumbnails:
+        assert t is not None
+        jpeg = (data_dir / t.key).read_bytes()
+        assert jpeg[:3] == b"\xff\xd8\xff" and len(jpeg) == t.size
+        assert hashlib.sha256(jpeg).hexdigest() == t.sha256
+        assert "320x240" in header_of(ffmpeg, data_dir / t.key)
+    assert files_under(data_dir / "outputs" / str(received.job_id)) == recorded_paths(job)
 
 
 async def test_a_jobs_effects_are_pinned_by_its_id(
@@ -174,7 +184,7 @@ async def test_a_reclaimed_job_renders_only_what_is_missing_and_removes_leftover
         job_id=job_id,
         file_id=file_id,
         variation_index=1,
-        path=f"outputs/{job_id}/{file_id}/v01-a1.mp4",
+        key=f"outputs/{job_id}/{file_id}/v01-a1.mp4",
         size=kept.stat().st_size,
         crc32=zlib.crc32(kept.read_bytes()),
         effects=EffectParameters(
@@ -201,7 +211,7 @@ async def test_a_reclaimed_job_renders_only_what_is_missing_and_removes_leftover
     ]
     assert kept.read_bytes() == b"first attempt's output"
     # and the unrecorded leftovers of attempt 1 are gone
-    assert files_under(data_dir / "outputs" / str(job_id)) == {o.key for o in job.outputs}
+    assert files_under(data_dir / "outputs" / str(job_id)) == recorded_paths(job)
 
 
 async def test_a_job_whose_worker_died_three_times_finishes_as_failed(

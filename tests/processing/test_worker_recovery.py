@@ -22,6 +22,7 @@ from tests.processing.support import (
     files_under,
     finished,
     make_worker,
+    recorded_paths,
     types_of,
     upload_job,
     worker_running,
@@ -55,7 +56,7 @@ async def assert_completed_exactly_once(services: Services, job_id: uuid.UUID) -
     assert [e.type for e in events].count("ProcessingFinished") == 1
     # no orphan: the folder holds exactly the recorded outputs, and no ffmpeg still runs
     outputs = services.settings.data_dir / "outputs" / str(job_id)
-    assert files_under(outputs) == {o.key for o in job.outputs}
+    assert files_under(outputs) == recorded_paths(job)
     assert ffmpeg_working_on(job_id) == []
 
 

@@ -77,7 +77,7 @@ def write_uploads(
                 name=f"clip{index}.mp4",
                 size=size,
                 sha256=hashlib.sha256(content).hexdigest(),
-                path=relative,
+                key=relative,
             )
         )
     return UploadReceived(
@@ -102,7 +102,7 @@ def write_output(
         job_id=job_id,
         file_id=file_id,
         variation_index=index,
-        path=relative,
+        key=relative,
         size=size,
         crc32=0,
         effects=EffectParameters(rotation_rad=0.0, brightness=0.0, contrast=1.0, saturation=1.0),

@@ -1,0 +1,120 @@
+"""The thumbnails: a JPEG of each source and each variation, for the page's lists.
+
+They are small objects named in the log with their SHA-256, served with that as a strong
+ETag and a year's cache life (the bytes behind a recorded key never change), under the
+download's availability rules (404 before the job has results, 410 once they expired).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from aiohttp import web
+from pydantic import BaseModel, Field
+
+from service.contract import Raw, declare
+from service.contract.parse import parse_path
+from service.download.availability import downloadable_outputs
+from service.errors import NotFound
+from service.events.job import Thumbnail
+from service.http.auth import require_user
+from service.http.jobs import visible_job
+from service.http.keys import SERVICES
+from service.projections.job_state import JobState
+
+routes = web.RouteTableDef()
+
+CACHE = "private, max-age=31536000, immutable"
+
+
+class VariationThumbnailPath(BaseModel):
+    job_id: uuid.UUID = Field(description="The job's id.")
+    file_id: uuid.UUID = Field(description="The source video's id (`sources[].id`).")
+    variation: int = Field(ge=1, le=20, description="The variation's index.")
+
+
+class SourceThumbnailPath(BaseModel):
+    job_id: uuid.UUID = Field(description="The job's id.")
+    file_id: uuid.UUID = Field(description="The source video's id (`sources[].id`).")
+
+
+class ThumbnailHeaders(BaseModel):
+    if_none_match: str | None = Field(
+        default=None, alias="If-None-Match", description="A cached copy's ETag: 304 if current."
+    )
+
+
+JPEG = Raw(
+    "image/jpeg",
+    "The thumbnail, 320 px wide.",
+    headers={"ETag": "Strong, from the JPEG's SHA-256.", "Cache-Control": "A year, immutable."},
+)
+ERRORS = {
+    401: "No valid credentials.",
+    404: "No such job or video, not yours, not finished yet, or no thumbnail was made.",
+    410: "The job's results have expired.",
+}
+
+
+@routes.get("/api/jobs/{job_id}/files/{file_id}/variations/{variation}/thumbnail")
+@declare(
+    summary="A variation's frame as a JPEG, for the page's previews",
+    tags=["download"],
+    path=VariationThumbnailPath,
+    headers=ThumbnailHeaders,
+    responses={200: JPEG, 304: None},
+    errors=ERRORS,
+)
+async def variation_thumbnail(request: web.Request) -> web.Response:
+    where = parse_path(request, VariationThumbnailPath, "no such variation")
+    job = await _available(request)
+    for output in job.outputs:
+        if (output.file_id, output.variation_index) == (where.file_id, where.variation):
+            return await _send(request, output.thumbnail)
+    raise NotFound("no such variation")
+
+
+@routes.get("/api/jobs/{job_id}/files/{file_id}/thumbnail")
+@declare(
+    summary="A source video's frame as a JPEG, for the page's job list",
+    tags=["download"],
+    path=SourceThumbnailPath,
+    headers=ThumbnailHeaders,
+    responses={200: JPEG, 304: None},
+    errors=ERRORS,
+)
+async def source_thumbnail(request: web.Request) -> web.Response:
+    where = parse_path(request, SourceThumbnailPath, "no such video")
+    job = await _available(request)
+    for file in job.files:
+        if file.file_id == where.file_id:
+            return await _send(request, file.thumbnail)
+    raise NotFound("no such video in this job")
+
+
+async def _available(request: web.Request) -> JobState:
+    job = await visible_job(request, await require_user(request))
+    downloadable_outputs(job, request.app[SERVICES].clock.now())  # 404/410 as the download
+    return job
+
+
+async def _send(request: web.Request, thumbnail: Thumbnail | None) -> web.Response:
+    if thumbnail is None:
+        raise NotFound("no thumbnail was made for this video")
+    etag = f'"{thumbnail.sha256[:32]}"'
+    headers = {"ETag": etag, "Cache-Control": CACHE}
+    if request.headers.get("If-None-Match") == etag:
+        return web.Response(status=304, headers=headers)
+    storage = request.app[SERVICES].storage
+    local = storage.local_path(thumbnail.key)
+    try:
+        if local is not None:
+            body = await asyncio.to_thread(local.read_bytes)
+        else:
+            body = await storage.get_range(
+                thumbnail.key, 0, thumbnail.size, if_match=thumbnail.etag or "*"
+            )
+    except FileNotFoundError:
+        raise NotFound("the thumbnail is gone") from None
+    return web.Response(body=body, content_type="image/jpeg", headers=headers)

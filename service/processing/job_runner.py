@@ -226,8 +226,7 @@ class JobRunner:
                     self._render_one(attempt, variation, source, duration_s, folder)
                 )
                 for variation in variations
-            ]
-            await asyncio.sleep(0)  # let each render take its place in the slots' queue
+            ]  # each starts (and queues for a slot) before the next upload's turn
         recorded = 0
         source_pending = file.thumbnail is None  # made with the file's first recorded render
         try:

@@ -70,7 +70,8 @@ class PatchHeaders(BaseModel):
     upload_checksum: str | None = _CHECKSUM
 
 
-OCTETS = Raw(protocol.OFFSET_CONTENT_TYPE, "The next bytes of the file.")
+# Any bytes are a valid chunk: an empty schema, so no "schema-violating" body exists.
+OCTETS = Raw(protocol.OFFSET_CONTENT_TYPE, "The next bytes of the file.", {})
 _TUS_HEADERS = {"Tus-Resumable": "`1.0.0`."}
 _OFFSET = {"Upload-Offset": "Bytes stored durably so far."}
 _EXPIRES = {"Upload-Expires": "When an unfinished or unused upload expires (RFC 9110 date)."}

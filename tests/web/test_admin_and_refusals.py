@@ -69,3 +69,19 @@ async def test_the_pages_fit_a_phone_without_sideways_scrolling(
     await page.goto(f"{site.url}/#/jobs/{job_id}")
     await expect(page.locator(".variation")).to_have_count(2)
     assert await page.evaluate(fits)
+
+
+async def test_a_file_that_failed_to_render_is_named_with_its_reason(
+    page: Page, site: Site, tiny_clips: TinyClips
+) -> None:
+    job_id = await api_job(
+        site.url, "alice", [("good.mp4", tiny_clips.mp4), ("broken.mp4", tiny_clips.corrupt)], 1
+    )
+    await wait_for_status(site.url, "alice", job_id, {"partial"})
+    await sign_in(page, site)
+    card = page.locator(f'li[data-job="{job_id}"]')
+    await expect(card.locator(".badge")).to_have_text("partly done")
+    await expect(card.get_by_text("1 of 2 rendered")).to_be_visible()
+    failure = card.locator(".failures li")
+    await expect(failure).to_have_count(1)
+    await expect(failure).to_have_text(re.compile(r"^broken\.mp4: \S"))

@@ -3,6 +3,7 @@ login limit, the session cookie (script cannot read it), and sign-out."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,22 @@ async def test_a_person_signs_in_and_out_and_a_wrong_password_reads_as_words(
     await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     await page.reload()
     await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+async def test_the_login_limit_reads_as_words(page: Page, site: Site) -> None:
+    # Given ten failed sign-ins for alice (VR_LOGIN_MAX_FAILURES, the default)
+    await page.goto(site.url + "/")
+    await page.get_by_label("Username").fill("alice")
+    alert = page.get_by_role("alert")
+    for _ in range(10):
+        await page.get_by_label("Password").fill("wrong")
+        await page.get_by_role("button", name="Sign in").click()
+        await expect(alert).to_have_text("That username and password do not match.")
+        await expect(page.get_by_role("button", name="Sign in")).to_be_enabled()
+        await page.evaluate("() => { document.getElementById('signin-error').textContent = '' }")
+    # When she tries once more, the page says to wait, in words
+    await page.get_by_label("Password").fill("wrong")
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(alert).to_have_text(
+        re.compile(r"^Too many failed sign-ins\. Please wait \d+ minutes? and try again\.$")
+    )

@@ -16,7 +16,22 @@ export function start() {
   for (const type of [...LOG_EVENTS, "snapshot", "progress"]) {
     source.addEventListener(type, (message) => dispatch(type, message));
   }
+  // After a reconnect (the browser sends Last-Event-ID) or when the network comes back,
+  // views re-read what they show once: a re-read that failed while offline is not lost.
+  let opened = 0;
+  source.addEventListener("open", () => {
+    opened += 1;
+    if (opened > 1) resync();
+  });
 }
+
+function resync() {
+  for (const listener of listeners) listener({ type: "resync", jobId: null, data: null });
+}
+
+window.addEventListener("online", () => {
+  if (source) resync();
+});
 
 export function stop() {
   source?.close();

@@ -97,6 +97,10 @@ export function render(main, { me, jobId }) {
   }
 
   const unsubscribe = live.subscribe(({ type, jobId: id, data }) => {
+    if (type === "resync") {
+      load();
+      return;
+    }
     if (id !== jobId || !job) return;
     if (type === "progress") {
       liveFraction = Number(data.percent) / 100;

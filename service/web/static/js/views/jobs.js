@@ -97,6 +97,10 @@ export function jobList(main, { me, heading, withUpload, cardOptions = {} }) {
   }
 
   const unsubscribe = live.subscribe(({ type, jobId, data }) => {
+    if (type === "resync") {
+      load();
+      return;
+    }
     if (!jobId) return;
     if (type === "progress") {
       const entry = jobs.get(jobId);

@@ -82,15 +82,17 @@ async def test_an_object_replaced_before_the_download_fails_it_before_the_first_
 async def test_an_object_replaced_mid_transfer_cuts_it_short_without_a_wrong_byte(
     s3_client: Any, alice_s3: Any
 ) -> None:
-    # Given a download of two 12 MiB objects, of which the client has read the start
+    # Given a download of two objects, of which the client has read the start; both are
+    # larger than socket buffers plus the read-ahead (DEPTH x CHUNK_BYTES = 16 MiB), so
+    # ranged GETs of the second object are still to come when it is replaced
     alice, headers = alice_s3
     services = services_of(s3_client)
-    job_id, outputs = await stored_job(services, alice.id, [12 * MIB, 12 * MIB])
+    job_id, outputs = await stored_job(services, alice.id, [24 * MIB, 40 * MIB])
     expected = await (await fetch(s3_client, job_id, headers)).read()
     response = await fetch(s3_client, job_id, headers)
     received = await response.content.readexactly(64 * 1024)
     # When the second object is replaced (same size, other bytes)
-    await put_bytes(services.storage, outputs[1].key, bytes(12 * MIB))
+    await put_bytes(services.storage, outputs[1].key, bytes(40 * MIB))
     # Then the transfer ends short (If-Match failed) and every byte sent was right
     with pytest.raises(aiohttp.ClientPayloadError):
         while chunk := await response.content.read(MIB):

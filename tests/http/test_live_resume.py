@@ -34,7 +34,9 @@ async def test_a_client_that_keeps_reconnecting_misses_and_repeats_nothing(
                 await asyncio.sleep(0.01)
 
     rng = random.Random(10)
-    writing = asyncio.create_task(writer())
+    # The writer starts once the first snapshot is in hand: an event committed before it
+    # is folded into the snapshot, not sent as an event (by design), and never "seen".
+    writing: asyncio.Task[None] | None = None
     seen: list[int] = []
     last: str | None = None
     # Given a client that reads a few events, drops the connection and resumes, repeatedly
@@ -45,11 +47,13 @@ async def test_a_client_that_keeps_reconnecting_misses_and_repeats_nothing(
                 message = await live.next(within=20)
                 if message.event == "snapshot":
                     last = message.id
+                    writing = writing or asyncio.create_task(writer())
                     continue
                 seen.append(int(message.id or 0))
                 last = message.id
                 if len(seen) == EVENTS:
                     break
+    assert writing is not None
     await writing
     # Then it saw every appended event once, in the order the log commits them
     assert len(seen) == len(set(seen)) == EVENTS

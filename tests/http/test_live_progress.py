@@ -37,7 +37,9 @@ async def test_progress_from_a_worker_process_reaches_the_streams_and_never_the_
     everything = await client.get("/api/live", headers=alice_headers)
     page = SSEReader(everything)
     await page.next()  # the snapshot
-    async with worker_process(database_url, settings.data_dir):
+    # One render at a time, so progress walks variation 1 then 2 (with two slots, variation
+    # 2 can finish first and every report then names variation 1, the one still rendering)
+    async with worker_process(database_url, settings.data_dir, VR_WORKER_CONCURRENCY="1"):
         # Given a job of two slow variations rendered by a worker in another process
         body, content_type = multipart(video("slow.mp4", long_clip), field("variations", "2"))
         created = await client.post(

@@ -31,7 +31,7 @@ CACHE = "private, max-age=31536000, immutable"
 class VariationThumbnailPath(BaseModel):
     job_id: uuid.UUID = Field(description="The job's id.")
     file_id: uuid.UUID = Field(description="The source video's id (`sources[].id`).")
-    variation: int = Field(ge=1, le=20, description="The variation's index.")
+    index: int = Field(ge=1, le=20, description="The variation's index.")
 
 
 class SourceThumbnailPath(BaseModel):
@@ -57,7 +57,7 @@ ERRORS = {
 }
 
 
-@routes.get("/api/jobs/{job_id}/files/{file_id}/variations/{variation}/thumbnail")
+@routes.get("/api/jobs/{job_id}/outputs/{file_id}/{index}/thumbnail")
 @declare(
     summary="A variation's frame as a JPEG, for the page's previews",
     tags=["download"],
@@ -70,7 +70,7 @@ async def variation_thumbnail(request: web.Request) -> web.Response:
     where = parse_path(request, VariationThumbnailPath, "no such variation")
     job = await _available(request)
     for output in job.outputs:
-        if (output.file_id, output.variation_index) == (where.file_id, where.variation):
+        if (output.file_id, output.variation_index) == (where.file_id, where.index):
             return await _send(request, output.thumbnail)
     raise NotFound("no such variation")
 

@@ -44,8 +44,9 @@ async def test_a_person_uploads_watches_live_is_notified_cancels_and_signs_out(
     await sign_in(page, site)
 
     # Given alice asked to be notified (the permission prompt comes only after her click)
-    await page.get_by_role("button", name="Notify me when jobs finish").click()
-    await expect(page.get_by_role("button", name="Notifications on")).to_be_visible()
+    notify = page.get_by_label("Show a browser notification when a job finishes")
+    await notify.check()
+    await expect(notify).to_be_checked()
 
     tus: list[str] = []
     page.on("request", lambda r: tus.append(r.method) if "/api/uploads" in r.url else None)

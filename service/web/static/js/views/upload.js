@@ -21,15 +21,17 @@ export function panel(me, { onCreated }) {
     id: "videos", type: "file", multiple: true, class: "visually-hidden",
     accept: ".mp4,.mov,video/mp4,video/quicktime",
   });
+  // The file input comes first and stays focusable (only hidden from sight), so Tab
+  // reaches it and Enter or Space opens the picker; its label shows the focus outline.
   const drop = h(
     "div",
     { class: "drop", id: "drop" },
     h("p", {}, "Drop MP4 or MOV videos here, or"),
-    h("label", { for: "videos", class: "button" }, "Choose videos"),
     input,
-    h("p", { class: "muted small" },
-      `Up to ${limits.max_files_per_job} videos, ${bytes(limits.max_upload_bytes)} each.`),
+    h("label", { for: "videos", class: "button" }, "Choose videos"),
+    h("p", { class: "muted small", id: "limits" }, limitText(limits)),
   );
+  input.setAttribute("aria-describedby", "limits");
   const variations = h("input", {
     id: "variations", type: "number", inputmode: "numeric", required: true,
     min: limits.variations.min, max: limits.variations.max, value: String(limits.variations.default),
@@ -169,12 +171,18 @@ export function panel(me, { onCreated }) {
   return { node: form, leave: () => {} };
 }
 
+/** "Up to 10 videos per job, each up to 500 MiB." from the limits the service reports. */
+function limitText(limits) {
+  const files = limits.max_files_per_job;
+  return `Up to ${files} video${files === 1 ? "" : "s"} per job, each up to ${bytes(limits.max_upload_bytes)}.`;
+}
+
 /** Why the page will not upload `file` (in words), or null. */
 function refuse(file, limits, accepted) {
   if (!VIDEO_NAME.test(file.name) && !VIDEO_TYPES.has(file.type)) return "Not an MP4 or MOV video.";
   if (!VIDEO_NAME.test(file.name) && file.type === "") return "Not an MP4 or MOV video.";
   if (file.size === 0) return "The file is empty.";
-  if (file.size > limits.max_upload_bytes) return `Larger than the ${bytes(limits.max_upload_bytes)} limit.`;
+  if (file.size > limits.max_upload_bytes) return `Larger than ${bytes(limits.max_upload_bytes)}, the most one video may be.`;
   if (accepted >= limits.max_files_per_job) return `Only ${limits.max_files_per_job} videos fit in one job.`;
   return null;
 }

@@ -18,7 +18,7 @@ from service.http.app import create_app
 from service.settings import Role, Settings
 from tests.accounts.support import bearer, log_in, make_user
 from tests.builders import upload_received
-from tests.http.download_support import services_of
+from tests.http.download_support import finished_job, services_of
 from tests.storage.jobs import put_bytes, stored_job
 
 
@@ -93,8 +93,10 @@ async def test_a_variation_follows_the_zips_access_and_availability_rules(
     client: Any, clock: FixedClock, alice: Any, alice_headers: dict[str, str]
 ) -> None:
     services = services_of(client)
-    job_id, _ = await stored_job(services, alice.id, [1000])
-    file_id = (await services.jobs.get(job_id)).files[0].file_id
+    job_id, outputs = await finished_job(
+        services, alice.id, {"ad.mp4": 1}, retention=timedelta(hours=1)
+    )
+    file_id = outputs[0].file_id
     url = output_url(job_id, file_id, 1)
     assert (await client.get(url, headers=alice_headers)).status == 200
 
@@ -117,6 +119,6 @@ async def test_a_variation_follows_the_zips_access_and_availability_rules(
     waiting = output_url(created.job_id, created.files[0].file_id, 1)
     assert await error(waiting, alice_headers) == (404, "not_ready")
     # Past its expiry: 410, as the ZIP, for any variation of the job
-    clock.advance(timedelta(hours=24, seconds=1))
+    clock.advance(timedelta(hours=1, seconds=1))
     assert await error(url, alice_headers) == (410, "expired")
     assert await error(output_url(job_id, file_id, 2), alice_headers) == (410, "expired")

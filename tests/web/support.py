@@ -74,13 +74,10 @@ async def wait_for_status(site_url: str, user: str, job_id: str, wanted: set[str
     raise AssertionError(f"job {job_id} never reached {wanted}")
 
 
-# The outline a person sees on the focused element; a hidden file input shows it on its label.
+# Whether the focused element shows an outline a person can see.
 _FOCUS_RING = """
 () => {
-  const focused = document.activeElement;
-  const label = document.querySelector(`label[for="${focused.id}"]`);
-  const shown = focused.type === "file" ? label : focused;
-  const style = getComputedStyle(shown);
+  const style = getComputedStyle(document.activeElement);
   return style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2;
 }
 """

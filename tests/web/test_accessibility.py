@@ -63,8 +63,8 @@ async def test_a_person_signs_in_uploads_and_plays_a_variation_by_keyboard_alone
     await page.keyboard.press("Enter")
     await expect(page.get_by_text("Signed in as alice")).to_be_visible()
 
-    # Tab reaches the file picker (its focus shows on "Choose videos"); Enter opens it
-    await tab_to(page, page.locator("#videos"))
+    # Tab reaches "Choose videos"; Enter opens the file picker
+    await tab_to(page, page.get_by_role("button", name="Choose videos"))
     async with page.expect_file_chooser() as chooser:
         await page.keyboard.press("Enter")
     await (await chooser.value).set_files(

@@ -54,7 +54,7 @@ async def test_after_the_network_comes_back_the_page_shows_what_happened_meanwhi
 
 
 LIVE_REQUEST = re.compile(rb"GET /api/live HTTP/1\.1\r\n(.*?)\r\n\r\n", re.DOTALL)
-LAST_EVENT_ID = re.compile(rb"^last-event-id: *(\d+)$", re.IGNORECASE | re.MULTILINE)
+LAST_EVENT_ID = re.compile(rb"^last-event-id: *(\d+)\r?$", re.IGNORECASE | re.MULTILINE)
 MESSAGE_ID = re.compile(rb"^id: *(\d+)\r?$", re.MULTILINE)
 
 

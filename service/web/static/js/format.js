@@ -1,6 +1,7 @@
 // Numbers and times in words a person reads at a glance.
 
-/** Sizes in binary units, as the service's limits are set: 524288000 -> "500 MiB". */
+/** Sizes in binary units, as the service's limits are set: 524288000 -> "500 MiB" (a
+ * no-break space keeps the number and its unit on one line). */
 export function bytes(n) {
   if (!Number.isFinite(n)) return "";
   const units = ["bytes", "KiB", "MiB", "GiB"];
@@ -10,7 +11,7 @@ export function bytes(n) {
     value /= 1024;
     unit += 1;
   }
-  return `${value >= 10 || unit === 0 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`;
+  return `${value >= 10 || unit === 0 ? Math.round(value) : value.toFixed(1)}\u00a0${units[unit]}`;
 }
 
 export function duration(seconds) {

@@ -138,5 +138,5 @@ function notifyToggle() {
     if (!box.checked) note.textContent = "Your browser blocks notifications from this page.";
   });
   return h("div", { class: "toggle" },
-    box, h("label", { for: "notify" }, "Show a browser notification when a job finishes"), note);
+    h("label", {}, box, "Show a browser notification when a job finishes"), note);
 }

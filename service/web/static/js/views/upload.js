@@ -18,20 +18,22 @@ export function panel(me, { onCreated }) {
   const limits = me.limits;
   const entries = []; // {file, row, bar, info, error, sent, ok}
   const input = h("input", {
-    id: "videos", type: "file", multiple: true, class: "visually-hidden",
+    id: "videos", type: "file", multiple: true, hidden: true,
     accept: ".mp4,.mov,video/mp4,video/quicktime",
   });
-  // The file input comes first and stays focusable (only hidden from sight), so Tab
-  // reaches it and Enter or Space opens the picker; its label shows the focus outline.
+  // A real button opens the picker: Tab reaches it, Enter and Space press it, and it shows
+  // its focus (a focused file input does neither in Chromium when Enter is pressed).
+  const choose = h("button", {
+    type: "button", "aria-describedby": "limits", onclick: () => input.click(),
+  }, "Choose videos");
   const drop = h(
     "div",
     { class: "drop", id: "drop" },
     h("p", {}, "Drop MP4 or MOV videos here, or"),
+    choose,
     input,
-    h("label", { for: "videos", class: "button" }, "Choose videos"),
     h("p", { class: "muted small", id: "limits" }, limitText(limits)),
   );
-  input.setAttribute("aria-describedby", "limits");
   const variations = h("input", {
     id: "variations", type: "number", inputmode: "numeric", required: true,
     min: limits.variations.min, max: limits.variations.max, value: String(limits.variations.default),
@@ -137,6 +139,7 @@ export function panel(me, { onCreated }) {
     busy = true;
     start.disabled = true;
     input.disabled = true;
+    choose.disabled = true;
     total.hidden = false;
     for (const e of entries) e.remove.hidden = true;
     message.textContent = "";
@@ -155,6 +158,7 @@ export function panel(me, { onCreated }) {
     } finally {
       busy = false;
       input.disabled = false;
+      choose.disabled = false;
       start.disabled = !entries.some((e) => e.ok);
       for (const e of entries) e.remove.hidden = false;
     }

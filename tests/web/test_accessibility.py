@@ -54,6 +54,9 @@ async def test_sign_in_jobs_and_a_jobs_page_have_no_serious_violations(
 async def test_a_person_signs_in_uploads_and_plays_a_variation_by_keyboard_alone(
     page: Page, site: Site, tiny_clips: TinyClips
 ) -> None:
+    # File choosers are intercepted from the start (turning that on is asynchronous, and a
+    # dialog opened before it is on is never reported)
+    page.on("filechooser", lambda _: None)
     await page.goto(site.url + "/")
     # The username field has focus; type, Tab to the password, Enter submits
     await expect(page.get_by_label("Username")).to_be_focused()

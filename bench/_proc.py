@@ -1,0 +1,68 @@
+"""Benchmark plumbing: a server process's memory and open descriptors, read from
+/proc/<pid> by psutil, sampled over a run and broken down at the moments that matter."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass, field
+
+import psutil
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Fds:
+    """Open descriptors by what they are: `http` sockets on the API's port (the listener
+    included), other TCP (the database), files, and the rest (pipes, epoll, unix sockets)."""
+
+    total: int
+    http: int
+    tcp_other: int
+    files: int
+
+    @property
+    def other(self) -> int:
+        return self.total - self.http - self.tcp_other - self.files
+
+    def __str__(self) -> str:
+        return (f"{self.total} (HTTP sockets {self.http}, other TCP {self.tcp_other}, "
+                f"files {self.files}, other {self.other})")  # fmt: skip
+
+
+@dataclass
+class ProcessSampler:
+    """RSS and descriptor count of one process every `interval_s`, while `run` runs."""
+
+    pid: int
+    port: int
+    interval_s: float = 0.5
+    samples: list[tuple[float, int, int]] = field(default_factory=list)  # (time, rss, fds)
+
+    def __post_init__(self) -> None:
+        self.process = psutil.Process(self.pid)
+
+    def now(self) -> tuple[int, int]:
+        """(RSS bytes, open descriptors)."""
+        return self.process.memory_info().rss, self.process.num_fds()
+
+    def fds(self) -> Fds:
+        """The descriptors, by kind (a few ms: reads every /proc/<pid>/fd link)."""
+        total = self.process.num_fds()
+        tcp = self.process.net_connections(kind="tcp")
+        http = sum(1 for c in tcp if c.laddr and c.laddr.port == self.port)
+        files = len(self.process.open_files())
+        return Fds(total, http, len(tcp) - http, files)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            rss, fds = self.now()
+            self.samples.append((time.monotonic(), rss, fds))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.interval_s)
+
+    def peak(self) -> tuple[int, int]:
+        """(peak RSS, peak descriptors) over the samples."""
+        return max(s[1] for s in self.samples), max(s[2] for s in self.samples)

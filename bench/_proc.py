@@ -16,19 +16,20 @@ MIB = 1024 * 1024
 @dataclass(frozen=True)
 class Fds:
     """Open descriptors by what they are: `http` sockets on the API's port (the listener
-    included), other TCP (the database), files, and the rest (pipes, epoll, unix sockets)."""
+    included), the other sockets (TCP or unix: the database connections, and the event
+    loop's self-pipe), files, and the rest (pipes, epoll, eventfd)."""
 
     total: int
     http: int
-    tcp_other: int
+    sockets: int
     files: int
 
     @property
     def other(self) -> int:
-        return self.total - self.http - self.tcp_other - self.files
+        return self.total - self.http - self.sockets - self.files
 
     def __str__(self) -> str:
-        return (f"{self.total} (HTTP sockets {self.http}, other TCP {self.tcp_other}, "
+        return (f"{self.total} (HTTP sockets {self.http}, other sockets {self.sockets}, "
                 f"files {self.files}, other {self.other})")  # fmt: skip
 
 
@@ -48,13 +49,18 @@ class ProcessSampler:
         """(RSS bytes, open descriptors)."""
         return self.process.memory_info().rss, self.process.num_fds()
 
+    def cpu_s(self) -> float:
+        """User + system CPU seconds the process has used so far."""
+        times = self.process.cpu_times()
+        return times.user + times.system
+
     def fds(self) -> Fds:
         """The descriptors, by kind (a few ms: reads every /proc/<pid>/fd link)."""
         total = self.process.num_fds()
-        tcp = self.process.net_connections(kind="tcp")
-        http = sum(1 for c in tcp if c.laddr and c.laddr.port == self.port)
+        sockets = self.process.net_connections(kind="all")
+        http = sum(1 for c in sockets if c.laddr and getattr(c.laddr, "port", None) == self.port)
         files = len(self.process.open_files())
-        return Fds(total, http, len(tcp) - http, files)
+        return Fds(total, http, len(sockets) - http, files)
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

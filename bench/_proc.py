@@ -72,3 +72,12 @@ class ProcessSampler:
     def peak(self) -> tuple[int, int]:
         """(peak RSS, peak descriptors) over the samples."""
         return max(s[1] for s in self.samples), max(s[2] for s in self.samples)
+
+    def every(self, seconds: float) -> list[int]:
+        """The RSS samples `seconds` apart, from the first: growth, or a plateau."""
+        picked, due = [], self.samples[0][0]
+        for at, rss, _ in self.samples:
+            if at >= due:
+                picked.append(rss)
+                due += seconds
+        return picked

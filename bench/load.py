@@ -274,6 +274,7 @@ async def measure(
     print(f"  server RSS: baseline {rss0 / MIB:.1f} MiB, peak {peak_rss / MIB:.1f}, end of load "
           f"{rss_end / MIB:.1f}, after the clients left {rss_after / MIB:.1f} "
           f"({(rss_after - rss0) / MIB:+.1f} MiB; target within {RSS_TARGET // MIB})")  # fmt: skip
+    print(f"  server RSS every 10 s (MiB): {' '.join(f'{r / MIB:.0f}' for r in sampler.every(10))}")
     print(f"  server fds: cold {cold}; baseline {base}; peak {peak_fds}, end of load {fds_end}; "
           f"after the clients left {after}")  # fmt: skip
     print(f"  back to the baseline: all but database connections after {back:.1f} s, all after "

@@ -28,6 +28,7 @@ import asyncpg
 
 from service.clock import Clock
 from service.db.database import Database, process_name
+from service.db.unavailable import is_database_down
 from service.errors import ConfigurationError, WrongExpectedVersion
 from service.events.notify import listen, wait_for_wake
 from service.events.store import EventStore
@@ -195,11 +196,16 @@ class Worker:
             try:
                 await self._stop_cancelled()
                 await self._claim_round(leases, runner)
-            except Exception:
+            except Exception as exc:
                 if not leases.alive:
                     raise  # reconnect: the jobs in hand are cancelled first
                 # Anything else (the pool, a bug) must not end the worker, only delay it.
-                log.exception("worker round failed; retrying", extra={"action": "worker.failed"})
+                if is_database_down(exc):
+                    log.warning("worker round stopped: database unavailable: %r", exc,
+                                extra={"action": "worker.database_unavailable"})  # fmt: skip
+                else:
+                    log.exception("worker round failed; retrying",
+                                  extra={"action": "worker.failed"})  # fmt: skip
             await self._sleep(self._poll_interval_s)
 
     async def _claim_round(self, leases: JobLeases, runner: JobRunner) -> None:

@@ -21,7 +21,6 @@ import base64
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,10 +39,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._db import fresh_database, server_label  # noqa: E402
+from bench._seed import FTYP  # noqa: E402
+from bench._serve import free_port  # noqa: E402
 
 MIB = 2**20
 CHUNK = MIB
-FTYP = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
 
 
 def make_source(path: Path, size: int) -> None:
@@ -71,12 +71,6 @@ def copy_rate(source: Path, directory: Path, files: int) -> float:
     for i in range(files):
         (directory / f"copy-{i}.bin").unlink()
     return files * source.stat().st_size / MIB / elapsed
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Server:

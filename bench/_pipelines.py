@@ -14,7 +14,10 @@ pipelines, each on the same effects (a new draw per round):
 - (b1) the same graph one render at a time with ffmpeg's own threads (the graph's gain
   alone);
 - (c) the command of the tool the service replaces (ultrafast, CRF 23 capped at 2 Mb/s,
-  29.97 fps, `rotate` with a transparent fill).
+  29.97 fps, `rotate` with a transparent fill);
+- (z) (b) with the rotation taken out: the same decode, crop, eq and encode, as many at
+  once as (b). No rotation, however fast, can beat it: it is the ceiling of issue 13's
+  speed-up at the same encoder settings.
 
 Per pipeline, medians over the rounds: throughput (seconds of source rendered per second
 of wall time), CPU seconds per render (user + system of the ffmpeg processes), output
@@ -84,6 +87,17 @@ def today_argv(ffmpeg: str, source: Path, out: Path, effects: Effects) -> list[s
     return args
 
 
+def unrotated_argv(
+    ffmpeg: str, source: Path, out: Path, effects: Effects, threads: int | None
+) -> list[str]:
+    """(z): the service's command with the rotation taken out (crop and eq only): the
+    ceiling any rotation, however fast, can reach with the same decode and encode."""
+    args = ffmpeg_args(ffmpeg, source, out, effects, threads=threads)
+    graph = effects.filter_graph().split(",")
+    args[args.index("-vf") + 1] = ",".join([graph[0], graph[-1]])
+    return args
+
+
 def tool_argv(ffmpeg: str, source: Path, out: Path, effects: Effects) -> list[str]:
     """(c): the replaced tool's command, with its own filter string."""
     graph = (
@@ -126,6 +140,10 @@ def bench_size(
         ],
         "b1": lambda src, out, e: [ffmpeg_args(ffmpeg, src, out, e)],
         "c": lambda src, out, e: [tool_argv(ffmpeg, src, out, e)],
+        "z": lambda src, out, e: [
+            unrotated_argv(ffmpeg, src, out.with_name(f"{out.stem}-{n}.mp4"), e, threads)
+            for n in range(concurrency)
+        ],
     }
     figures = {name: Figures() for name in pipelines}
     for n, effects in enumerate(draw_effects(rounds, seed=SEED)):

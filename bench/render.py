@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/render.py [--clips 3] [--variations 5] [--seconds 5] [--storage s3]
     .venv/bin/python bench/render.py pipelines [...]   # the render itself: see _pipelines.py
+    .venv/bin/python bench/render.py floor [...]       # the fastest it can get: _render_floor.py
 
 Makes the clips with ffmpeg's test sources, starts `serve` (every role) on
 VR_DATABASE_URL or the embedded server, posts one job of every clip, and times it from
@@ -257,5 +258,9 @@ if __name__ == "__main__":
         from bench import _pipelines
 
         _pipelines.main(sys.argv[2:])
+    elif sys.argv[1:2] == ["floor"]:
+        from bench import _render_floor
+
+        _render_floor.main(sys.argv[2:])
     else:
         asyncio.run(main())

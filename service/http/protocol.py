@@ -32,13 +32,18 @@ class JsonErrorRequestHandler(RequestHandler):
         message: str | None = None,
     ) -> web.StreamResponse:
         phrase = _phrase(status)
+        under_way = request.writer.output_size > 0
+        if under_way and isinstance(exc, ConnectionError):
+            # The client went away mid-response (the error middleware logged it at INFO):
+            # nobody is owed an answer, and it is no server error.
+            raise ConnectionError("the client went away mid-response")
         if status >= 500:
             log.error("%s answering %s %s", status, request.method, request.path, exc_info=exc,
                       extra={"action": "http.protocol_error"})  # fmt: skip
         else:
             log.info("%s from %s: %s", status, request.remote, _reason(exc, message, phrase),
                      extra={"action": "http.bad_request"})  # fmt: skip
-        if request.writer.output_size > 0:
+        if under_way:
             raise ConnectionError("the response was under way: no error body can follow")
         detail = phrase if status >= 500 else _reason(exc, message, phrase)
         code = phrase.lower().replace(" ", "_") if status < 500 else "internal"

@@ -28,6 +28,7 @@ import asyncpg
 
 from service.clock import Clock
 from service.db.database import Database, process_name
+from service.db.unavailable import is_database_down
 from service.errors import ConfigurationError, WrongExpectedVersion
 from service.events.notify import listen, wait_for_wake
 from service.events.store import EventStore
@@ -58,12 +59,15 @@ _CONNECTION_ERRORS = (
 
 
 def default_concurrency(cores: int | None) -> int:
-    """Renders at once when none is configured: one per core, each with one thread.
+    """Renders at once when none is configured: one per two cores, each with two threads.
 
-    Measured on 2 cores (bench/render.py pipelines): a one-thread render costs no more CPU
-    than one with every thread, and two at once keep both cores busy where one render's
-    serial steps (demuxing, the filter graph, audio, muxing) leave part of a core idle."""
-    return max(1, cores or 1)
+    Measured on 2 cores, idle (bench/render.py pipelines, 15 s mandelbrot clips): one
+    render with ffmpeg's own threads renders 3-4 % more source per second than two
+    one-thread renders at once, at 1080p and 720p, every round: the two cores share
+    caches, and two encoders at once cost more CPU per render (29.5 s against 28.4 s).
+    x264 with two threads costs no more CPU than with one, so a render per pair of cores
+    keeps that efficiency and still overlaps renders on bigger machines."""
+    return max(1, (cores or 1) // 2)
 
 
 def ffmpeg_threads(configured: int | None, concurrency: int) -> int | None:
@@ -192,11 +196,16 @@ class Worker:
             try:
                 await self._stop_cancelled()
                 await self._claim_round(leases, runner)
-            except Exception:
+            except Exception as exc:
                 if not leases.alive:
                     raise  # reconnect: the jobs in hand are cancelled first
                 # Anything else (the pool, a bug) must not end the worker, only delay it.
-                log.exception("worker round failed; retrying", extra={"action": "worker.failed"})
+                if is_database_down(exc):
+                    log.warning("worker round stopped: database unavailable: %r", exc,
+                                extra={"action": "worker.database_unavailable"})  # fmt: skip
+                else:
+                    log.exception("worker round failed; retrying",
+                                  extra={"action": "worker.failed"})  # fmt: skip
             await self._sleep(self._poll_interval_s)
 
     async def _claim_round(self, leases: JobLeases, runner: JobRunner) -> None:

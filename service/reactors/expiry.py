@@ -21,6 +21,7 @@ import asyncpg
 
 from service.clock import Clock
 from service.db.database import Database
+from service.db.unavailable import is_database_down
 from service.errors import JobStillProcessing, WrongExpectedVersion
 from service.events.job import ExpiryReason
 from service.events.notify import wait_for_wake
@@ -227,9 +228,13 @@ class ExpiryScheduler:
                 continue
             try:
                 await self._run_on(conn)
-            except Exception:
+            except Exception as exc:
                 # A failed round (database gone, a bug) must not end the component.
-                log.exception("expiry round failed", extra={"action": "expiry.failed"})
+                if is_database_down(exc):
+                    log.warning("expiry round stopped: database unavailable: %r", exc,
+                                extra={"action": "expiry.database_unavailable"})  # fmt: skip
+                else:
+                    log.exception("expiry round failed", extra={"action": "expiry.failed"})
                 await self._sleep(RECONNECT_DELAY_S)
             finally:
                 self.active = False

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from service.reactors.expiry import ExpiryScheduler
 from service.reactors.file_reactor import FileReactor
+from service.reactors.orphans import OrphanSweeper
 from service.reactors.output_reaper import OutputReap
 from service.reactors.upload_purger import UploadPurge
 from service.tus.reaper import UploadReaper
@@ -56,7 +57,24 @@ def upload_reaper(services: Services) -> UploadReaper:
     )
 
 
+def orphan_sweeper(services: Services) -> list[Component]:
+    """Upload files no event or tus row names (issue 16); the local disk only."""
+    settings = services.settings
+    if services.storage.local_path("uploads/x") is None:
+        return []
+    return [
+        OrphanSweeper(
+            services.database.pool,
+            settings.uploads_dir,
+            grace_s=settings.orphan_grace_s,
+            interval_s=settings.expiry_interval_s,
+        )
+    ]
+
+
 def reactors(services: Services) -> list[Component]:
-    """The upload purger, the expiry scheduler, the output reaper, the tus upload reaper."""
+    """The upload purger, the expiry scheduler, the output reaper, the tus upload reaper
+    and the orphan sweeper."""
     purger, reaper = file_reactors(services)
-    return [purger, expiry_scheduler(services), reaper, upload_reaper(services)]
+    return [purger, expiry_scheduler(services), reaper, upload_reaper(services),
+            *orphan_sweeper(services)]  # fmt: skip

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from service.accounts.principal import Principal
 from service.bootstrap import Services
+from service.db.unavailable import outcome_unknown
 from service.errors import UploadNotUsable
 from service.events.append import NO_STREAM, append_batch
 from service.events.base import EventMetadata, NewEvent
@@ -122,7 +123,14 @@ async def _create(
                     conn, stream, batch, NO_STREAM
                 )
                 await conn.execute(_TAKE, job_id, upload_ids)
-        except BaseException:
+        except BaseException as exc:
+            if outcome_unknown(exc):
+                # The commit's outcome is unknown (the server may have committed before it
+                # went away): the objects stay, and if no job names them the orphan
+                # sweeper deletes them later (issue 16).
+                log.warning("job %s: database gone during creation; outcome unknown", job_id,
+                            extra={"action": "tus.job_outcome_unknown"})  # fmt: skip
+                raise
             await asyncio.shield(_undo(services, keys, staged))
             raise
     services.store.committed_elsewhere()

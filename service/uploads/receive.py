@@ -13,6 +13,7 @@ from aiohttp import MultipartReader
 
 from service.accounts.principal import Principal
 from service.bootstrap import Services
+from service.db.unavailable import outcome_unknown
 from service.events.base import EventMetadata, NewEvent
 from service.events.job import StoredUpload, UploadReceived, job_stream
 from service.events.store import NO_STREAM, AppendResult
@@ -71,10 +72,15 @@ async def receive_job(
             )
         )
         appended = await asyncio.shield(append)
-    except BaseException:
+    except BaseException as exc:
         if append is not None and not append.done():
             # Cancelled while the append runs: its outcome decides whether the files stay.
             append.add_done_callback(lambda task: _discard_unless_recorded(task, intake))
+        elif append is not None and outcome_unknown(exc):
+            # The append's outcome is unknown (the server may have committed before it went
+            # away): the files stay; if no event names them the orphan sweeper deletes them.
+            log.warning("job %s: database gone during the append; outcome unknown", job_id,
+                        extra={"action": "uploads.append_outcome_unknown"})  # fmt: skip
         else:
             await intake.discard()
         raise
@@ -86,7 +92,8 @@ _discards: set[asyncio.Future[None]] = set()  # keeps late clean-ups alive until
 
 
 def _discard_unless_recorded(task: asyncio.Future[AppendResult], intake: UploadIntake) -> None:
-    if task.cancelled() or task.exception() is not None:
+    error = None if task.cancelled() else task.exception()
+    if task.cancelled() or (error is not None and not outcome_unknown(error)):
         discard = asyncio.ensure_future(intake.discard())
         _discards.add(discard)
         discard.add_done_callback(_discards.discard)

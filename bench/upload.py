@@ -36,7 +36,6 @@ import math
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -56,12 +55,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._db import fresh_database, server_label  # noqa: E402
+from bench._seed import FTYP  # noqa: E402
+from bench._serve import free_port  # noqa: E402
 from service.tus import files as tus_files  # noqa: E402
 
 MIB = 2**20
 CHUNK = MIB
 SETTLE_TIMEOUT_S = 300
-FTYP = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
 
 
 def make_source(path: Path, size: int) -> None:
@@ -144,12 +144,6 @@ def disk_floor(
         for name in [f"{kind}-{i}.bin" for kind in ("whole", "chunked") for i in range(files)]:
             (directory / name).unlink(missing_ok=True)
     return at_once, by_chunk
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Server:

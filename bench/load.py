@@ -21,7 +21,9 @@ Every lane has a fixed schedule; a request is timed from when it was due, not fr
 it was sent (bench/_load_clients.py). Then the clients leave and the server is watched
 until its descriptors are back to the baseline (`--settle-s` at most). Printed: per kind
 requests, errors, p50/p99/max latency; the server's RSS and descriptors at the baseline,
-peak, end of load and after the clients left; the bench's own loop lag; the load average.
+peak, end of load and after the clients left; the bench's own loop lag; the server's
+oldest open transaction holding an xid (sampled from pg_stat_activity: every reader of
+the log in commit order waits behind it); the load average.
 Exits 1 when a target is missed: 0 errors, RSS after within 32 MiB of the baseline,
 descriptors back to the baseline.
 """

@@ -36,7 +36,7 @@ class SourceThumbnailPath(BaseModel):
 
 
 class VariationThumbnailPath(SourceThumbnailPath):
-    variation: int = Field(ge=1, le=20, description="The variation's index.")
+    index: int = Field(ge=1, le=20, description="The variation's index.")
 
 
 class ThumbnailHeaders(BaseModel):
@@ -69,13 +69,13 @@ def _declare(summary: str, path: type[BaseModel]) -> Callable[[Handler], Handler
     )
 
 
-@routes.get("/api/jobs/{job_id}/files/{file_id}/variations/{variation}/thumbnail")
+@routes.get("/api/jobs/{job_id}/outputs/{file_id}/{index}/thumbnail")
 @_declare("A variation's frame as a JPEG, for the page's previews", VariationThumbnailPath)
 async def variation_thumbnail(request: web.Request) -> web.Response:
     where = parse_path(request, VariationThumbnailPath, "no such variation")
     job = await _available(request)
     for output in job.outputs_of(where.file_id):
-        if output.variation_index == where.variation:
+        if output.variation_index == where.index:
             return await _send(request, output.thumbnail)
     raise NotFound("no such variation")
 

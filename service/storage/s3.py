@@ -1,8 +1,8 @@
-"""The S3 backend on obstore: async ranged reads, streaming multipart puts, presigned URLs.
+"""The S3 backend on obstore: async ranged reads guarded by If-Match, streaming multipart puts.
 
 obstore (Rust's `object_store` behind a thin Python layer) does every request off the
 event loop in its own runtime, streams a put from an async iterator as a multipart
-upload (memory = part size x parts in flight), and signs URLs locally. Its errors are
+upload (memory = part size x parts in flight). Its errors are
 translated here, at one seam: a missing object, a failed `If-Match`, and everything
 else (connection refused, timeouts, 5xx after retries, a missing bucket) as the store
 being unavailable.
@@ -140,12 +140,6 @@ class S3Storage:
                 found += [StoredObject(m["path"], m["size"], _etag(m.get("e_tag"), m["path"]))
                           for m in batch]  # fmt: skip
         return sorted(found, key=lambda o: o.key)
-
-    async def presign_get(self, key: str, ttl_s: int) -> str | None:
-        with _translated(key):
-            return await obstore.sign_async(
-                self.store, "GET", check_key(key), timedelta(seconds=ttl_s)
-            )
 
     async def check(self) -> None:
         """The bucket answers a listing (a missing bucket counts as unavailable)."""

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import asyncpg
 
-from service.errors import VideoRefresherError
+from service.errors import DatabaseUnavailable
+
+# DatabaseUnavailable lives with every other error (service/errors/database.py).
+__all__ = ["DatabaseUnavailable", "is_database_down", "outcome_unknown"]
 
 _DRIVER_DOWN = (
     asyncpg.PostgresConnectionError,  # ConnectionDoesNotExistError, failures to connect
@@ -21,16 +24,6 @@ _DRIVER_DOWN = (
     asyncpg.CrashShutdownError,
     asyncpg.TooManyConnectionsError,
 )
-
-
-class DatabaseUnavailable(VideoRefresherError):
-    """The database cannot be reached right now; try again shortly."""
-
-    status = 503
-    code = "database_unavailable"
-
-    def __init__(self) -> None:
-        super().__init__(retry_after_s=1)
 
 
 def is_database_down(exc: BaseException) -> bool:

@@ -22,41 +22,24 @@ import argparse
 import asyncio
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
-import zlib
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from statistics import median
 
-import asyncpg
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._db import fresh_database, server_label  # noqa: E402
-from service.accounts import passwords, tokens, users  # noqa: E402
-from service.events.base import NewEvent  # noqa: E402
-from service.events.job import (  # noqa: E402
-    EffectParameters,
-    ProcessingFinished,
-    ProcessingStarted,
-    StoredUpload,
-    UploadReceived,
-    VariationRendered,
-    job_stream,
-)
-from service.events.store import NO_STREAM, EventStore  # noqa: E402
+from bench._seed import MIB, seed_job, write_random  # noqa: E402
+from bench._serve import free_port, load_average  # noqa: E402
 from service.storage.s3 import S3Storage  # noqa: E402
-
-MIB = 1024 * 1024
-EFFECTS = EffectParameters(rotation_rad=0.002, brightness=0.0, contrast=1.0, saturation=1.0)
 
 FILE_SERVER = """
 import sys
@@ -68,24 +51,6 @@ app = web.Application()
 app.router.add_get("/file", handler)
 web.run_app(app, host="127.0.0.1", port=int(sys.argv[2]), print=None, access_log=None)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def write_random(path: Path, size: int) -> int:
-    """Write incompressible bytes; return their CRC-32."""
-    crc = 0
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as f:
-        for _ in range(size // MIB):
-            block = os.urandom(MIB)
-            crc = zlib.crc32(block, crc)
-            f.write(block)
-    return crc
 
 
 class Sampler:
@@ -128,58 +93,12 @@ def curl(url: str, headers: list[str], out: str = "/dev/null") -> tuple[float, f
     return float(total), float(first), int(size)
 
 
-def load_average() -> str:
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
-
-
 def wait_ready(url: str) -> None:
     deadline = time.monotonic() + 60
     while subprocess.run(["curl", "-sf", "-o", "/dev/null", url], check=False).returncode:
         if time.monotonic() > deadline:
             raise RuntimeError(f"{url} never became ready")
         time.sleep(0.2)
-
-
-async def seed_job(
-    url: str, data_dir: Path, outputs: int, size: int, bucket: S3Storage | None = None
-) -> tuple[uuid.UUID, str]:
-    """A finished job of random outputs on disk under `data_dir`, or (with `bucket`)
-    stored in the bucket with their ETags recorded."""
-    pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
-    now = datetime.now(UTC)
-    name = "bench" if bucket is None else "bench-s3"
-    user = await users.create_user(
-        pool, name, await passwords.hash_password("pw"), is_admin=False, now=now
-    )
-    token, _ = await tokens.issue(pool, user.id, now=now, ttl_s=3600)
-    job_id = uuid.uuid4()
-    folders = 4
-    uploads = [
-        StoredUpload(file_id=uuid.uuid4(), name=f"source {n}.mp4", size=1, sha256="0" * 64,
-                     key=f"uploads/{job_id}/{n}.mp4")
-        for n in range(folders)
-    ]  # fmt: skip
-    per_folder = outputs // folders
-    events: list[object] = [
-        UploadReceived(job_id=job_id, owner_id=user.id, variations_per_video=per_folder,
-                       files=tuple(uploads), received_at=now, expires_at=now + timedelta(days=1)),
-        ProcessingStarted(job_id=job_id, attempt=1, worker="bench", started_at=now),
-    ]  # fmt: skip
-    for upload in uploads:
-        for index in range(1, per_folder + 1):
-            relative = f"outputs/{job_id}/{upload.file_id}/{index:02d}.mp4"
-            crc = await asyncio.to_thread(write_random, data_dir / relative, size)
-            etag = None
-            if bucket is not None:  # moved into the bucket: put_file consumes the file
-                etag = (await bucket.put_file(relative, data_dir / relative)).etag
-                (data_dir / relative).unlink(missing_ok=True)
-            events.append(VariationRendered(
-                job_id=job_id, file_id=upload.file_id, variation_index=index, key=relative,
-                etag=etag, size=size, crc32=crc, effects=EFFECTS, rendered_at=now))  # fmt: skip
-    events.append(ProcessingFinished(job_id=job_id, outcome="completed", finished_at=now))
-    await EventStore(pool).append(job_stream(job_id), [NewEvent.of(e) for e in events], NO_STREAM)  # type: ignore[arg-type]
-    await pool.close()
-    return job_id, token
 
 
 def main() -> None:

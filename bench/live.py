@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import itertools
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -39,6 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._db import fresh_database, server_label  # noqa: E402
+from bench._serve import free_port  # noqa: E402
+from bench._stats import pct  # noqa: E402
 from service.accounts import passwords, tokens, users  # noqa: E402
 from service.events.base import EventMetadata, NewEvent  # noqa: E402
 from service.events.job import job_stream  # noqa: E402
@@ -48,19 +49,6 @@ from tests.builders import upload_received, variation_rendered  # noqa: E402
 
 JOBS_PER_USER = 2
 WRITERS = 8  # appends in flight at once, at most
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 async def seed(pool: asyncpg.Pool, store: EventStore, count: int) -> list[dict[str, object]]:

@@ -9,6 +9,19 @@ also sends the same files by tus (issue 11: `POST /api/uploads`, then PATCHes of
 `--chunk-mib` each, then the JSON `POST /api/jobs`), so the two doors are measured in
 turn under the same load.
 
+Fair to both doors: the client reads the source the same way for each (one open file,
+one `pread` of 1 MiB per thread hop); which door goes first alternates by round; and each
+upload's job is left to settle (its render attempt fails on these non-video bytes, then
+its 400 MiB are purged) before the next step, untimed, so that work never lands inside
+the other door's timing; and every timed step starts after a `sync`, so it never pays
+for the previous step's bytes still in the disk's write-back cache (this VM's disk
+caches writes on the host: a flush there waits for all of them, and tus, which flushes
+every PATCH, would pay far more often than multipart). A disk floor per round writes the
+same bytes with no HTTP and no database, once with one fsync per file (as multipart
+stores a file) and once through the tus PATCH file code with an fsync every
+`--chunk-mib`: their ratio is what tus could reach against multipart if nothing else
+differed.
+
     python bench/upload.py                      # 2 x 200 MiB
     python bench/upload.py --files 2 --size-mib 20   # quick run
 """
@@ -18,10 +31,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import json
+import math
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +45,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -40,10 +55,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._db import fresh_database, server_label  # noqa: E402
+from bench._seed import FTYP  # noqa: E402
+from bench._serve import free_port  # noqa: E402
+from service.tus import files as tus_files  # noqa: E402
 
 MIB = 2**20
 CHUNK = MIB
-FTYP = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
+SETTLE_TIMEOUT_S = 300
 
 
 def make_source(path: Path, size: int) -> None:
@@ -73,10 +91,59 @@ def copy_rate(source: Path, directory: Path, files: int) -> float:
     return files * source.stat().st_size / MIB / elapsed
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def disk_floor(
+    source: Path, directory: Path, files: int, chunk: int, chunked_first: bool
+) -> tuple[float, float]:
+    """The disk's share of the two doors, without HTTP or the database: MiB/s of writing
+    `files` copies of `source` 1 MiB at a time with one fsync per file (as the multipart
+    intake stores a file), and of writing them through the tus PATCH code itself
+    (`service.tus.files.PatchTarget`: open and lock, cut back, write with writeback hints,
+    fsync, close) every `chunk` bytes. Their ratio is the most tus could reach against
+    multipart if every other cost were equal."""
+    size = source.stat().st_size
+    src = os.open(source, os.O_RDONLY)
+
+    def whole() -> float:
+        started = time.perf_counter()
+        for i in range(files):
+            fd = os.open(directory / f"whole-{i}.bin", os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+            for offset in range(0, size, CHUNK):
+                os.write(fd, os.pread(src, CHUNK, offset))
+            os.fsync(fd)
+            os.close(fd)
+        return files * size / MIB / (time.perf_counter() - started)
+
+    def chunked() -> float:
+        started = time.perf_counter()
+        for i in range(files):
+            path = directory / f"chunked-{i}.bin"
+            tus_files.create(path)
+            for start in range(0, size, chunk):
+                target = tus_files.PatchTarget(path)
+                if target.needs_cut(start):
+                    target.prepare(start)
+                for offset in range(start, min(start + chunk, size), CHUNK):
+                    target.write(os.pread(src, min(CHUNK, size - offset), offset))
+                target.sync()
+                target.close()
+        return files * size / MIB / (time.perf_counter() - started)
+
+    try:
+        if chunked_first:
+            os.sync()
+            by_chunk = chunked()
+            os.sync()
+            at_once = whole()
+        else:
+            os.sync()
+            at_once = whole()
+            os.sync()
+            by_chunk = chunked()
+    finally:
+        os.close(src)
+        for name in [f"{kind}-{i}.bin" for kind in ("whole", "chunked") for i in range(files)]:
+            (directory / name).unlink(missing_ok=True)
+    return at_once, by_chunk
 
 
 class Server:
@@ -178,61 +245,79 @@ def layout_length(pieces: list[bytes | Path]) -> int:
     return sum(p.stat().st_size if isinstance(p, Path) else len(p) for p in pieces)
 
 
-async def stream(pieces: list[bytes | Path]) -> AsyncIterator[bytes]:
-    """Yield the body, reading files 1 MiB at a time in a thread."""
+async def file_slice(fd: int, offset: int, length: int) -> AsyncIterator[bytes]:
+    """`length` bytes of the open file `fd` from `offset`, 1 MiB per thread hop: both doors
+    read their bytes exactly alike, so the client costs the same per byte for each."""
+    end = offset + length
+    while offset < end:
+        data = await asyncio.to_thread(os.pread, fd, min(CHUNK, end - offset), offset)
+        offset += len(data)
+        yield data
+
+
+async def stream(pieces: list[bytes | Path], fd: int, size: int) -> AsyncIterator[bytes]:
+    """Yield the multipart body; each file piece is the source (`size` bytes), read
+    through `fd`."""
     for piece in pieces:
         if isinstance(piece, bytes):
             yield piece
-            continue
-        f = await asyncio.to_thread(open, piece, "rb")
-        try:
-            while chunk := await asyncio.to_thread(f.read, CHUNK):
+        else:
+            async for chunk in file_slice(fd, 0, size):
                 yield chunk
-        finally:
-            await asyncio.to_thread(f.close)
 
 
-async def upload(url: str, password: str, source: Path, files: int) -> tuple[float, int]:
+async def login(session: aiohttp.ClientSession, url: str, password: str) -> dict[str, str]:
+    response = await session.post(
+        f"{url}/api/auth/login", json={"username": "admin", "password": password}
+    )
+    return {"Authorization": f"Bearer {(await response.json())['token']}"}
+
+
+async def upload(
+    session: aiohttp.ClientSession, url: str, auth: dict[str, str], source: Path, files: int
+) -> tuple[float, int, str]:
+    """One multipart job of `files` copies of `source`: (seconds, bytes, job id)."""
     boundary = uuid.uuid4().hex
     pieces = multipart_layout(source, files, boundary)
-    length = layout_length(pieces)
-    timeout = aiohttp.ClientTimeout(total=None)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
-        login = await session.post(
-            f"{url}/api/auth/login", json={"username": "admin", "password": password}
-        )
-        token = (await login.json())["token"]
+    length = await asyncio.to_thread(layout_length, pieces)
+    size = (await asyncio.to_thread(source.stat)).st_size
+    fd = await asyncio.to_thread(os.open, source, os.O_RDONLY)
+    try:
         started = time.perf_counter()
         response = await session.post(
             f"{url}/api/jobs",
-            data=stream(pieces),
+            data=stream(pieces, fd, size),
             headers={
-                "Authorization": f"Bearer {token}",
+                **auth,
                 "Content-Type": f"multipart/form-data; boundary={boundary}",
                 "Content-Length": str(length),
             },
         )
         body = await response.text()
         elapsed = time.perf_counter() - started
-        if response.status != 202:
-            raise SystemExit(f"upload failed: {response.status} {body}")
-    return elapsed, length
+    finally:
+        await asyncio.to_thread(os.close, fd)
+    if response.status != 202:
+        raise SystemExit(f"upload failed: {response.status} {body}")
+    return elapsed, length, json.loads(body)["job_id"]
 
 
 async def tus_upload(
-    url: str, password: str, source: Path, files: int, chunk: int
-) -> tuple[float, int]:
+    session: aiohttp.ClientSession,
+    url: str,
+    auth: dict[str, str],
+    source: Path,
+    files: int,
+    chunk: int,
+) -> tuple[float, int, str]:
     """The same job through the tus door: each file created, then PATCHed `chunk` bytes at a
-    time (each PATCH streamed from the file 1 MiB at a time), then one JSON job request.
-    Timed from the first request to the job's 202, as the multipart upload is."""
+    time (each PATCH streamed from the file 1 MiB at a time, as the multipart body is), then
+    one JSON job request. Timed from the first request to the job's 202, as the multipart
+    upload is: (seconds, bytes, job id)."""
     size = (await asyncio.to_thread(source.stat)).st_size
-    timeout = aiohttp.ClientTimeout(total=None)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
-        login = await session.post(
-            f"{url}/api/auth/login", json={"username": "admin", "password": password}
-        )
-        auth = {"Authorization": f"Bearer {(await login.json())['token']}"}
-        tus = {**auth, "Tus-Resumable": "1.0.0"}
+    tus = {**auth, "Tus-Resumable": "1.0.0"}
+    fd = await asyncio.to_thread(os.open, source, os.O_RDONLY)
+    try:
         started = time.perf_counter()
         ids = []
         for i in range(files):
@@ -246,57 +331,66 @@ async def tus_upload(
             location = url + created.headers["Location"]
             for offset in range(0, size, chunk):
                 length = min(chunk, size - offset)
-                response = await session.patch(
+                async with session.patch(
                     location,
-                    data=file_slice(source, offset, length),
+                    data=file_slice(fd, offset, length),
                     headers={
                         **tus,
                         "Upload-Offset": str(offset),
                         "Content-Length": str(length),
                         "Content-Type": "application/offset+octet-stream",
                     },
-                )
-                if response.status != 204:
-                    raise SystemExit(f"tus PATCH failed: {response.status} {await response.text()}")
+                ) as response:
+                    if response.status != 204:
+                        raise SystemExit(
+                            f"tus PATCH failed: {response.status} {await response.text()}"
+                        )
             ids.append(location.rsplit("/", 1)[1])
         response = await session.post(
             f"{url}/api/jobs", json={"uploads": ids, "variations": 2}, headers=auth
         )
         body = await response.text()
         elapsed = time.perf_counter() - started
-        if response.status != 202:
-            raise SystemExit(f"job from uploads failed: {response.status} {body}")
-    return elapsed, files * size
-
-
-async def file_slice(path: Path, offset: int, length: int) -> AsyncIterator[bytes]:
-    """`length` bytes of `path` from `offset`, read 1 MiB at a time in a thread."""
-    f = await asyncio.to_thread(open, path, "rb")
-    try:
-        await asyncio.to_thread(f.seek, offset)
-        left = length
-        while left > 0:
-            data = await asyncio.to_thread(f.read, min(CHUNK, left))
-            left -= len(data)
-            yield data
     finally:
-        await asyncio.to_thread(f.close)
+        await asyncio.to_thread(os.close, fd)
+    if response.status != 202:
+        raise SystemExit(f"job from uploads failed: {response.status} {body}")
+    return elapsed, files * size, json.loads(body)["job_id"]
+
+
+async def settle(
+    session: aiohttp.ClientSession, url: str, auth: dict[str, str], job_id: str
+) -> None:
+    """Wait (untimed) until the job's uploads are purged: its render attempt (the bytes are
+    no video, so it fails at once) and the deletion of its 400 MiB then cannot fall inside
+    the next upload's timing, which would tax whichever door runs second."""
+    deadline = time.monotonic() + SETTLE_TIMEOUT_S
+    while time.monotonic() < deadline:
+        async with session.get(f"{url}/api/jobs/{job_id}", headers=auth) as response:
+            if (await response.json()).get("uploads_purged"):
+                return
+        await asyncio.sleep(0.2)
+    print(f"warning: job {job_id} not purged after {SETTLE_TIMEOUT_S} s", file=sys.stderr)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--files", type=int, default=2)
     parser.add_argument("--size-mib", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=5, help="copy/multipart/tus, alternating")
+    parser.add_argument("--rounds", type=int, default=5, help="copy, floor, both doors (>= 2)")
     parser.add_argument("--chunk-mib", type=int, default=8, help="tus PATCH size")
     parser.add_argument("--dir", type=Path, default=None, help="scratch directory (a temp dir)")
-    asyncio.run(run(parser.parse_args()))
+    args = parser.parse_args()
+    if args.rounds < 2:
+        parser.error("--rounds must be at least 2: the doors take turns going first")
+    asyncio.run(run(args))
 
 
 async def run(args: argparse.Namespace) -> None:
     """With VR_DATABASE_URL, the service gets a fresh database on that server (dropped
     afterwards); without it, `serve` starts the embedded server in the scratch data dir."""
     scratch = Path(tempfile.mkdtemp(prefix="vr-bench-upload-", dir=args.dir))
+    load_start = os.getloadavg()
     try:
         source = scratch / "source.mp4"
         await asyncio.to_thread(make_source, source, args.size_mib * MIB)
@@ -307,47 +401,87 @@ async def run(args: argparse.Namespace) -> None:
             rounds = await measure(args, scratch, source, None)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    report(args, rounds, load_start)
+
+
+def report(args: argparse.Namespace, rounds: list[Round], load_start: tuple[float, ...]) -> None:
     print(
-        f"{args.files} x {args.size_mib} MiB, {len(rounds)} rounds (copy, multipart, tus in "
-        f"{args.chunk_mib} MiB PATCHes), {server_label()}:"
+        f"{args.files} x {args.size_mib} MiB, {len(rounds)} rounds (copy, disk floor, then "
+        f"multipart and tus in {args.chunk_mib} MiB PATCHes, their order alternating), "
+        f"{server_label()}:"
     )
-    for n, (copy, rate, growth, tus_rate, tus_growth) in enumerate(rounds, 1):
+    for n, r in enumerate(rounds, 1):
         print(
-            f"  round {n}: copy {copy:5.0f} MiB/s  multipart {rate:4.0f} MiB/s "
-            f"(RSS +{growth / MIB:.1f} MiB)  tus {tus_rate:4.0f} MiB/s "
-            f"(RSS +{tus_growth / MIB:.1f} MiB)  tus/multipart {tus_rate / rate:.2f}x"
+            f"  round {n} (load {r.load:4.1f}, {r.first} first): copy {r.copy:5.0f} MiB/s  "
+            f"floor {r.chunked / r.whole:.2f}x ({r.chunked:.0f}/{r.whole:.0f} MiB/s)  "
+            f"multipart {r.multipart:4.0f} MiB/s (RSS +{r.multipart_rss / MIB:.1f} MiB)  "
+            f"tus {r.tus:4.0f} MiB/s (RSS +{r.tus_rss / MIB:.1f} MiB)  "
+            f"tus/multipart {r.tus / r.multipart:.2f}x"
         )
-    copy = statistics.median(r[0] for r in rounds)
-    rate = statistics.median(r[1] for r in rounds)
-    tus_rate = statistics.median(r[3] for r in rounds)
-    ratios = sorted(r[3] / r[1] for r in rounds)
-    growth = max(r[2] for r in rounds)
-    tus_growth = max(r[4] for r in rounds)
+    copy = statistics.median(r.copy for r in rounds)
+    rate = statistics.median(r.multipart for r in rounds)
+    tus_rate = statistics.median(r.tus for r in rounds)
     print(
         f"median multipart {rate:.0f} MiB/s, median tus {tus_rate:.0f} MiB/s, "
         f"median copy (shutil.copyfile + fsync) {copy:.0f} MiB/s"
     )
     print(f"multipart: {rate / copy:.2f}x the copy rate (target >= 0.5x)")
+    tus_first = [r.tus / r.multipart for r in rounds if r.first == "tus"]
+    multipart_first = [r.tus / r.multipart for r in rounds if r.first == "multipart"]
     print(
-        f"tus: {tus_rate / rate:.2f}x the multipart rate (medians; per-round ratios "
-        f"{ratios[0]:.2f}-{ratios[-1]:.2f}x, median {statistics.median(ratios):.2f}x; "
-        "target >= 0.9x)"
+        f"tus: {balanced(tus_first, multipart_first):.2f}x the multipart rate, balanced for "
+        f"order (target >= 0.9x): median {statistics.median(tus_first):.2f}x in rounds where "
+        f"tus went first, {statistics.median(multipart_first):.2f}x where multipart did"
+    )
+    chunked_first = [r.chunked / r.whole for r in rounds if r.first == "tus"]
+    whole_first = [r.chunked / r.whole for r in rounds if r.first == "multipart"]
+    print(
+        f"disk floor, no HTTP (the same bytes fsynced every {args.chunk_mib} MiB as PATCHes "
+        f"are, against once per file): {balanced(chunked_first, whole_first):.2f}x, balanced "
+        f"for order: median {statistics.median(chunked_first):.2f}x where the chunked "
+        f"writes went first, {statistics.median(whole_first):.2f}x where they went second"
     )
     print(
-        f"server peak RSS growth: multipart {growth / MIB:.1f} MiB, tus {tus_growth / MIB:.1f} "
-        "MiB at most (target <= 32 MiB)"
+        f"server peak RSS growth during one upload: multipart "
+        f"{max(r.multipart_rss for r in rounds) / MIB:.1f} MiB, tus "
+        f"{max(r.tus_rss for r in rounds) / MIB:.1f} MiB at most (target <= 32 MiB)"
     )
-    print(f"load average at the end: {os.getloadavg()[0]:.2f}")
+    print(
+        f"load average (1 min): {load_start[0]:.2f} at the start, "
+        f"{os.getloadavg()[0]:.2f} at the end"
+    )
+
+
+def balanced(first: list[float], second: list[float]) -> float:
+    """The geometric mean of two medians of ratios, one from the rounds where each side
+    went first: on this machine whichever of two steps runs second is up to twice as slow
+    (an effect of the VM's disk that a sync and a pause do not remove), so only a ratio
+    that weighs both orders alike is fair to both."""
+    return math.sqrt(statistics.median(first) * statistics.median(second))
+
+
+@dataclass(frozen=True)
+class Round:
+    load: float  # 1-minute load average as the round began
+    copy: float  # MiB/s of shutil.copyfile + fsync
+    whole: float  # MiB/s of the disk floor, one fsync per file
+    chunked: float  # the same, fsynced every PATCH's worth
+    first: str  # the door that went first this round
+    multipart: float
+    multipart_rss: int  # peak server RSS growth over the RSS as this upload began, bytes
+    tus: float
+    tus_rss: int
 
 
 async def measure(
     args: argparse.Namespace, scratch: Path, source: Path, database_url: str | None
-) -> list[tuple[float, float, int, float, int]]:
-    """Alternate a copy, a multipart upload and a tus upload `args.rounds` times, so the
-    host's disk caching (which swings a copy of this size from ~300 to ~1400 MiB/s here)
-    and the other load on the machine hit all three alike; per round: (copy MiB/s,
-    multipart MiB/s, its peak RSS growth in bytes, tus MiB/s, its peak RSS growth)."""
+) -> list[Round]:
+    """Per round: a copy, the disk floor, then both doors, the one going first alternating
+    (so the host's disk caching, which swings a copy of this size from ~300 to ~1400 MiB/s
+    here, and the other load on the machine hit all alike), each upload's job settled
+    before the next step."""
     max_upload = args.size_mib * MIB + MIB
+    chunk = args.chunk_mib * MIB
     server = await asyncio.to_thread(
         Server, scratch / "data", free_port(), max_upload, database_url
     )
@@ -355,17 +489,33 @@ async def measure(
     try:
         await asyncio.to_thread(server.wait_ready)
         password = server.admin_password()
-        for _ in range(args.rounds):
+        for n in range(args.rounds):
+            load = os.getloadavg()[0]
+            await asyncio.to_thread(os.sync)
             copy = await asyncio.to_thread(copy_rate, source, scratch, args.files)
-            rss = PeakRss(server.process.pid)
-            elapsed, length = await upload(server.url, password, source, args.files)
-            growth = rss.stop()
-            rss = PeakRss(server.process.pid)
-            tus_elapsed, tus_length = await tus_upload(
-                server.url, password, source, args.files, args.chunk_mib * MIB
+            whole, chunked = await asyncio.to_thread(
+                disk_floor, source, scratch, args.files, chunk, n % 2 == 1
             )
+            doors = ["multipart", "tus"] if n % 2 == 0 else ["tus", "multipart"]
+            rates: dict[str, tuple[float, int]] = {}
+            for door in doors:
+                timeout = aiohttp.ClientTimeout(total=None)
+                async with aiohttp.ClientSession(timeout=timeout) as session:
+                    auth = await login(session, server.url, password)
+                    await asyncio.to_thread(os.sync)
+                    rss = PeakRss(server.process.pid)
+                    if door == "multipart":
+                        elapsed, length, job = await upload(
+                            session, server.url, auth, source, args.files
+                        )
+                    else:
+                        elapsed, length, job = await tus_upload(
+                            session, server.url, auth, source, args.files, chunk
+                        )
+                    rates[door] = (length / MIB / elapsed, rss.stop())
+                    await settle(session, server.url, auth, job)
             rounds.append(
-                (copy, length / MIB / elapsed, growth, tus_length / MIB / tus_elapsed, rss.stop())
+                Round(load, copy, whole, chunked, doors[0], *rates["multipart"], *rates["tus"])
             )
     finally:
         await asyncio.to_thread(server.stop)

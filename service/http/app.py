@@ -36,7 +36,7 @@ ROUTE_TABLES: list[web.RouteTableDef] = [
     contract_docs.routes,  # issue 14: /api/openapi.json, /api/docs
     metrics_endpoint.routes,  # issue 14: /metrics
     cancel.routes,  # issue 10
-    output.routes,  # issue 15: one output, a presigned redirect from a bucket
+    output.routes,  # one variation alone, seekable (issue 12)
     live.routes,  # issue 10
     uploads.routes,  # tus resumable uploads (issue 11)
     # The web page (issue 12)

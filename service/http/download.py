@@ -16,21 +16,19 @@ from pydantic import BaseModel, Field
 
 from service.accounts.principal import Principal
 from service.accounts.users import find_user_by_id
-from service.contract import Raw, declare, respond
+from service.contract import declare, respond
 from service.contract.parse import parse_path
 from service.contract.types import Timestamp
 from service.download import links
 from service.download.availability import downloadable_outputs
-from service.download.disposition import content_disposition
 from service.download.job_archive import archive_filename, plan_job_archive
-from service.download.ranges import content_range, parse_range
-from service.download.send import send_range
 from service.download.sources import verified_plan
 from service.errors import InvalidDownloadLink
 from service.http.auth import require_user
 from service.http.job_models import JobPath
 from service.http.jobs import visible_job
 from service.http.keys import SERVICES
+from service.http.ranged import ranged_contract, send_planned
 from service.metrics import catalogue as metrics
 from service.projections.job_state import JobState
 
@@ -39,26 +37,11 @@ log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 LINK_PARAM = "link"
-CACHING = "private, no-transform"
 
 
 class DownloadQuery(BaseModel):
     link: str | None = Field(
         default=None, description="A signed link's token, instead of a bearer token."
-    )
-
-
-class DownloadHeaders(BaseModel):
-    range: str | None = Field(
-        default=None, alias="Range", description="One `bytes=` range; several: the whole ZIP."
-    )
-    if_range: str | None = Field(
-        default=None, alias="If-Range", description="The ETag the range belongs to."
-    )
-    if_none_match: str | None = Field(
-        default=None,
-        alias="If-None-Match",
-        description="ETags the client holds (or `*`): a match answers 304 with no body.",
     )
 
 
@@ -69,13 +52,6 @@ class DownloadLink(BaseModel):
     expires_at: Timestamp
 
 
-ZIP_HEADERS = {
-    "ETag": "Strong: the same job gives the same bytes.",
-    "Content-Disposition": "The file name.",
-    "Accept-Ranges": "`bytes`.",
-}
-
-
 @routes.get("/api/jobs/{job_id}/download")  # HEAD too: same headers, no body
 @declare(
     summary="Download every variation as one STORE ZIP (resumable)",
@@ -83,17 +59,7 @@ ZIP_HEADERS = {
     auth="bearer_or_link",
     path=JobPath,
     query=DownloadQuery,
-    headers=DownloadHeaders,
-    responses={
-        200: Raw("application/zip", "The ZIP, one folder per video.", headers=ZIP_HEADERS),
-        206: Raw(
-            "application/zip",
-            "The requested range of the ZIP.",
-            headers={**ZIP_HEADERS, "Content-Range": "Which bytes."},
-        ),
-        304: None,  # If-None-Match matched: the client's copy is current
-    },
-    response_headers={304: {"ETag": "The archive's ETag."}},
+    **ranged_contract("application/zip", "ZIP", "The ZIP, one folder per video."),
     errors={
         401: "No valid credentials, or an invalid or expired link.",
         404: "No such job, not yours, not finished yet, or nothing rendered.",
@@ -107,29 +73,11 @@ async def download(request: web.Request) -> web.StreamResponse:
     outputs = downloadable_outputs(job, services.clock.now())
     plan = plan_job_archive(job, outputs, services.storage)
     plan = await verified_plan(plan, services.storage, job.job_id)
-    if _none_match(request.headers.get("If-None-Match"), plan.etag):
-        return web.Response(status=304, headers={"ETag": plan.etag, "Cache-Control": CACHING})
-
-    span = None
-    if_range = request.headers.get("If-Range")
-    if if_range is None or if_range == plan.etag:
-        span = parse_range(request.headers.get("Range"), plan.size)
-    start, end = span or (0, plan.size)
-    response = web.StreamResponse(status=206 if span else 200)
-    response.content_type = "application/zip"
-    response.content_length = end - start
-    response.headers["Content-Disposition"] = content_disposition(archive_filename(job))
-    response.headers["ETag"] = plan.etag
-    response.headers["Accept-Ranges"] = "bytes"
-    response.headers["Cache-Control"] = CACHING
-    if span:
-        response.headers["Content-Range"] = content_range(start, end, plan.size)
-    await response.prepare(request)
-    if request.method == "HEAD":
-        return response
-    await send_range(request, response, plan, start, end, services.storage)
-    metrics.DOWNLOAD_BYTES.inc(end - start)
-    await response.write_eof()
+    response, sent = await send_planned(
+        request, plan, services.storage,
+        content_type="application/zip", filename=archive_filename(job),
+    )  # fmt: skip
+    metrics.DOWNLOAD_BYTES.inc(sent)
     return response
 
 
@@ -149,14 +97,6 @@ async def download_link(request: web.Request) -> web.Response:
     token = links.sign(key, links.LinkGrant(job.job_id, principal.user_id, expires_at))
     url = request.url.with_path(f"/api/jobs/{job.job_id}/download").with_query({LINK_PARAM: token})
     return respond(DownloadLink(url=str(url), expires_at=expires_at))
-
-
-def _none_match(header: str | None, etag: str) -> bool:
-    """RFC 9110 If-None-Match: `*`, or any listed tag equal to ours (weak comparison)."""
-    if header is None:
-        return False
-    tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
-    return "*" in tags or etag.removeprefix("W/") in tags
 
 
 async def _job_for_download(request: web.Request) -> JobState:

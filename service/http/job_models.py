@@ -108,7 +108,7 @@ class OutputDetail(BaseModel):
     crc32: int = Field(ge=0)
     effects: EffectParameters
     download: str = Field(
-        description="This variation alone: a presigned redirect from a bucket, else the file."
+        description="This variation alone (`video/mp4`, byte ranges), named as in the ZIP."
     )
     thumbnail: str | None = Field(description="URL of its frame as a JPEG, once made.")
 

@@ -64,7 +64,7 @@ def _sources(job: JobState) -> list[m.Source]:
 
 
 def _variation_url(job: JobState, output: OutputState) -> str:
-    return f"/api/jobs/{job.job_id}/files/{output.file_id}/variations/{output.variation_index}"
+    return f"/api/jobs/{job.job_id}/outputs/{output.file_id}/{output.variation_index}"
 
 
 def _summary(job: JobState, owner: str | None = None) -> m.JobSummary:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from pydantic import BaseModel, Field
@@ -26,17 +27,16 @@ from service.projections.job_state import JobState
 routes = web.RouteTableDef()
 
 CACHE = "private, max-age=31536000, immutable"
-
-
-class VariationThumbnailPath(BaseModel):
-    job_id: uuid.UUID = Field(description="The job's id.")
-    file_id: uuid.UUID = Field(description="The source video's id (`sources[].id`).")
-    variation: int = Field(ge=1, le=20, description="The variation's index.")
+Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
 class SourceThumbnailPath(BaseModel):
     job_id: uuid.UUID = Field(description="The job's id.")
     file_id: uuid.UUID = Field(description="The source video's id (`sources[].id`).")
+
+
+class VariationThumbnailPath(SourceThumbnailPath):
+    index: int = Field(ge=1, le=20, description="The variation's index.")
 
 
 class ThumbnailHeaders(BaseModel):
@@ -57,33 +57,31 @@ ERRORS = {
 }
 
 
-@routes.get("/api/jobs/{job_id}/files/{file_id}/variations/{variation}/thumbnail")
-@declare(
-    summary="A variation's frame as a JPEG, for the page's previews",
-    tags=["download"],
-    path=VariationThumbnailPath,
-    headers=ThumbnailHeaders,
-    responses={200: JPEG, 304: None},
-    errors=ERRORS,
-)
+def _declare(summary: str, path: type[BaseModel]) -> Callable[[Handler], Handler]:
+    """Both thumbnails answer alike: a JPEG (or 304) under the download's rules."""
+    return declare(
+        summary=summary,
+        tags=["download"],
+        path=path,
+        headers=ThumbnailHeaders,
+        responses={200: JPEG, 304: None},
+        errors=ERRORS,
+    )
+
+
+@routes.get("/api/jobs/{job_id}/outputs/{file_id}/{index}/thumbnail")
+@_declare("A variation's frame as a JPEG, for the page's previews", VariationThumbnailPath)
 async def variation_thumbnail(request: web.Request) -> web.Response:
     where = parse_path(request, VariationThumbnailPath, "no such variation")
     job = await _available(request)
-    for output in job.outputs:
-        if (output.file_id, output.variation_index) == (where.file_id, where.variation):
+    for output in job.outputs_of(where.file_id):
+        if output.variation_index == where.index:
             return await _send(request, output.thumbnail)
     raise NotFound("no such variation")
 
 
 @routes.get("/api/jobs/{job_id}/files/{file_id}/thumbnail")
-@declare(
-    summary="A source video's frame as a JPEG, for the page's job list",
-    tags=["download"],
-    path=SourceThumbnailPath,
-    headers=ThumbnailHeaders,
-    responses={200: JPEG, 304: None},
-    errors=ERRORS,
-)
+@_declare("A source video's frame as a JPEG, for the page's job list", SourceThumbnailPath)
 async def source_thumbnail(request: web.Request) -> web.Response:
     where = parse_path(request, SourceThumbnailPath, "no such video")
     job = await _available(request)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Literal
 
@@ -33,6 +33,7 @@ routes = web.RouteTableDef()
 HASHES = web.AppKey("tus_hashes", HashCache)
 
 TusHandler = Callable[[web.Request, Principal], Awaitable[web.StreamResponse]]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 # --- the contract (service/contract): what each route takes and answers -----------------
@@ -92,11 +93,11 @@ def context(request: web.Request) -> UploadContext:
     )
 
 
-def tus(*, needs_version: bool = True) -> Callable[[TusHandler], web.RequestHandler]:
+def tus(*, needs_version: bool = True) -> Callable[[TusHandler], Handler]:
     """Authenticate, check `Tus-Resumable`, and give every answer (errors too) the
     headers tus clients look for."""
 
-    def decorate(handler: TusHandler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    def decorate(handler: TusHandler) -> Handler:
         @functools.wraps(handler)
         async def wrapped(request: web.Request) -> web.StreamResponse:
             try:
@@ -116,22 +117,53 @@ def tus(*, needs_version: bool = True) -> Callable[[TusHandler], web.RequestHand
     return decorate
 
 
+def _tus_route(
+    summary: str,
+    status: int,
+    answer_headers: Mapping[str, str],
+    *,
+    path: type[BaseModel] | None = UploadPath,
+    headers: type[BaseModel] | None = VersionHeaders,
+    errors: Mapping[int, str] | None = None,
+    body: Raw | None = None,
+    body_required: bool = True,
+    needs_version: bool = True,
+) -> Callable[[TusHandler], Handler]:
+    """A tus route: its contract and the `tus` wrapper. By default it is about one upload
+    (`upload_id`, `Tus-Resumable`); it answers `status` with no body and `answer_headers`
+    beside `Tus-Resumable`, which the wrapper sets on every answer."""
+    contract = declare(
+        summary=summary,
+        tags=["uploads"],
+        path=path,
+        headers=headers,
+        body=body,
+        body_required=body_required,
+        responses={status: None},
+        response_headers={status: {**_TUS_HEADERS, **answer_headers}},
+        errors=errors,
+    )
+
+    def decorate(handler: TusHandler) -> Handler:
+        return contract(tus(needs_version=needs_version)(handler))
+
+    return decorate
+
+
 @routes.route("OPTIONS", "/api/uploads")
-@declare(
-    summary="tus discovery: version, extensions, size limit, checksum algorithms",
-    tags=["uploads"],
-    responses={204: None},
-    response_headers={
-        204: {
-            **_TUS_HEADERS,
-            "Tus-Version": "`1.0.0`.",
-            "Tus-Extension": f"`{protocol.EXTENSIONS}`.",
-            "Tus-Max-Size": "`VR_MAX_UPLOAD_BYTES`.",
-            "Tus-Checksum-Algorithm": "`sha1,sha256`.",
-        }
+@_tus_route(
+    "tus discovery: version, extensions, size limit, checksum algorithms",
+    204,
+    {
+        "Tus-Version": "`1.0.0`.",
+        "Tus-Extension": f"`{protocol.EXTENSIONS}`.",
+        "Tus-Max-Size": "`VR_MAX_UPLOAD_BYTES`.",
+        "Tus-Checksum-Algorithm": "`sha1,sha256`.",
     },
+    path=None,
+    headers=None,
+    needs_version=False,
 )
-@tus(needs_version=False)
 async def tus_options(request: web.Request, principal: Principal) -> web.StreamResponse:
     settings = request.app[SERVICES].settings
     return web.Response(
@@ -146,21 +178,18 @@ async def tus_options(request: web.Request, principal: Principal) -> web.StreamR
 
 
 @routes.post("/api/uploads")
-@declare(
-    summary="Create a resumable (tus) upload; with a body, store its first bytes at once",
-    tags=["uploads"],
+@_tus_route(
+    "Create a resumable (tus) upload; with a body, store its first bytes at once",
+    201,
+    {
+        **_EXPIRES,
+        "Location": "`/api/uploads/{upload_id}`.",
+        "Upload-Offset": "With a body (creation-with-upload): the bytes stored.",
+    },
+    path=None,
     headers=CreateHeaders,
     body=OCTETS,
     body_required=False,
-    responses={201: None},
-    response_headers={
-        201: {
-            **_TUS_HEADERS,
-            **_EXPIRES,
-            "Location": "`/api/uploads/{upload_id}`.",
-            "Upload-Offset": "With a body (creation-with-upload): the bytes stored.",
-        }
-    },
     errors={
         412: _REFUSALS[412],
         413: "`Upload-Length` is over `VR_MAX_UPLOAD_BYTES`, or the body passes it.",
@@ -169,7 +198,6 @@ async def tus_options(request: web.Request, principal: Principal) -> web.StreamR
         507: "Not enough disk space for `Upload-Length`.",
     },
 )
-@tus()
 async def create_upload(request: web.Request, principal: Principal) -> web.StreamResponse:
     length = protocol.upload_length(request.headers)
     meta = protocol.metadata(request.headers.get("Upload-Metadata"))
@@ -188,25 +216,18 @@ async def create_upload(request: web.Request, principal: Principal) -> web.Strea
 
 
 @routes.head("/api/uploads/{upload_id}")
-@declare(
-    summary="An upload's durable offset, length and expiry",
-    tags=["uploads"],
-    path=UploadPath,
-    headers=VersionHeaders,
-    responses={200: None},
-    response_headers={
-        200: {
-            **_TUS_HEADERS,
-            **_OFFSET,
-            **_EXPIRES,
-            "Upload-Length": "The file's size.",
-            "Upload-Metadata": "As sent at creation.",
-            "Cache-Control": "`no-store`.",
-        }
+@_tus_route(
+    "An upload's durable offset, length and expiry",
+    200,
+    {
+        **_OFFSET,
+        **_EXPIRES,
+        "Upload-Length": "The file's size.",
+        "Upload-Metadata": "As sent at creation.",
+        "Cache-Control": "`no-store`.",
     },
     errors=_REFUSALS,
 )
-@tus()
 async def upload_offset(request: web.Request, principal: Principal) -> web.StreamResponse:
     row = await lifecycle.visible_upload(context(request), principal,
                                          request.match_info["upload_id"])  # fmt: skip
@@ -222,14 +243,12 @@ async def upload_offset(request: web.Request, principal: Principal) -> web.Strea
 
 
 @routes.patch("/api/uploads/{upload_id}")
-@declare(
-    summary="Append bytes at the upload's offset",
-    tags=["uploads"],
-    path=UploadPath,
+@_tus_route(
+    "Append bytes at the upload's offset",
+    204,
+    {**_OFFSET, **_EXPIRES},
     headers=PatchHeaders,
     body=OCTETS,
-    responses={204: None},
-    response_headers={204: {**_TUS_HEADERS, **_OFFSET, **_EXPIRES}},
     errors={
         **_REFUSALS,
         409: "`Upload-Offset` is not the upload's offset.",
@@ -241,7 +260,6 @@ async def upload_offset(request: web.Request, principal: Principal) -> web.Strea
         507: "The disk filled.",
     },
 )
-@tus()
 async def patch_upload(request: web.Request, principal: Principal) -> web.StreamResponse:
     _check_content_type(request)
     sent_offset = protocol.upload_offset(request.headers)
@@ -258,16 +276,12 @@ async def patch_upload(request: web.Request, principal: Principal) -> web.Stream
 
 
 @routes.delete("/api/uploads/{upload_id}")
-@declare(
-    summary="Terminate an upload: its bytes are deleted",
-    tags=["uploads"],
-    path=UploadPath,
-    headers=VersionHeaders,
-    responses={204: None},
-    response_headers={204: _TUS_HEADERS},
+@_tus_route(
+    "Terminate an upload: its bytes are deleted",
+    204,
+    {},
     errors={**_REFUSALS, 409: "The upload belongs to a job now."},
 )
-@tus()
 async def delete_upload(request: web.Request, principal: Principal) -> web.StreamResponse:
     ctx = context(request)
     row = await lifecycle.visible_upload(ctx, principal, request.match_info["upload_id"])

@@ -96,9 +96,6 @@ class DiskStorage:
     async def list(self, prefix: str) -> list[StoredObject]:
         return await asyncio.to_thread(_list, self.root, prefix)
 
-    async def presign_get(self, key: str, ttl_s: int) -> str | None:
-        return None
-
     async def check(self) -> None:
         if not await asyncio.to_thread(os.access, self.root, os.W_OK | os.X_OK):
             raise StorageUnavailable(f"{self.root} is not a writable folder")

@@ -56,11 +56,6 @@ class ObjectStorage(Protocol):
         """Every object whose key starts with `prefix`."""
         ...
 
-    async def presign_get(self, key: str, ttl_s: int) -> str | None:
-        """A URL that GETs the object without credentials for `ttl_s`; None if the backend
-        cannot (the local disk)."""
-        ...
-
     def local_path(self, key: str) -> Path | None:
         """The object's file when it lies on this machine's disk (so it can be sent with
         sendfile); None for remote stores."""

@@ -1,8 +1,8 @@
-"""The S3 backend on obstore: async ranged reads, streaming multipart puts, presigned URLs.
+"""The S3 backend on obstore: async ranged reads guarded by If-Match, streaming multipart puts.
 
 obstore (Rust's `object_store` behind a thin Python layer) does every request off the
 event loop in its own runtime, streams a put from an async iterator as a multipart
-upload (memory = part size x parts in flight), and signs URLs locally. Its errors are
+upload (memory = part size x parts in flight). Its errors are
 translated here, at one seam: a missing object, a failed `If-Match`, and everything
 else (connection refused, timeouts, 5xx after retries, a missing bucket) as the store
 being unavailable.
@@ -72,31 +72,29 @@ class S3Storage:
     async def put_stream(self, key: str, chunks: AsyncIterable[bytes]) -> StoredObject:
         counted = _Counted(chunks)
         try:
-            with _translated(key, writing=True):
-                result = await obstore.put_async(
-                    self.store,
-                    check_key(key),
-                    counted,
-                    chunk_size=PART_BYTES,
-                    max_concurrency=PARTS_IN_FLIGHT,
-                )
+            etag = await self._put(key, counted)
         except StorageError:
             if counted.error is not None:
                 raise counted.error from None  # the producer's own error, not the store's
             raise
-        return StoredObject(key, counted.size, _etag(result.get("e_tag"), key))
+        return StoredObject(key, counted.size, etag)
 
     async def put_file(self, key: str, path: Path) -> StoredObject:
         size = (await asyncio.to_thread(path.stat)).st_size
+        return StoredObject(key, size, await self._put(key, path))
+
+    async def _put(self, key: str, source: Path | AsyncIterable[bytes]) -> str:
+        """Upload `source` as a multipart put (PART_BYTES parts, PARTS_IN_FLIGHT at once):
+        the stored object's ETag."""
         with _translated(key, writing=True):
             result = await obstore.put_async(
                 self.store,
                 check_key(key),
-                path,
+                source,
                 chunk_size=PART_BYTES,
                 max_concurrency=PARTS_IN_FLIGHT,
             )
-        return StoredObject(key, size, _etag(result.get("e_tag"), key))
+        return _etag(result.get("e_tag"), key)
 
     async def get_range(self, key: str, start: int, end: int, *, if_match: str) -> bytes:
         with _translated(key, if_match):
@@ -142,12 +140,6 @@ class S3Storage:
                 found += [StoredObject(m["path"], m["size"], _etag(m.get("e_tag"), m["path"]))
                           for m in batch]  # fmt: skip
         return sorted(found, key=lambda o: o.key)
-
-    async def presign_get(self, key: str, ttl_s: int) -> str | None:
-        with _translated(key):
-            return await obstore.sign_async(
-                self.store, "GET", check_key(key), timedelta(seconds=ttl_s)
-            )
 
     async def check(self) -> None:
         """The bucket answers a listing (a missing bucket counts as unavailable)."""

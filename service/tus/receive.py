@@ -16,7 +16,7 @@ import dataclasses
 import hashlib
 import logging
 import uuid
-from typing import Any
+from collections.abc import Callable
 
 from aiohttp import ClientError, StreamReader
 from aiohttp.http_exceptions import HttpProcessingError
@@ -63,7 +63,8 @@ async def receive(
     """
     target = await _lock(ctx, upload_id)
     try:
-        row = visible_row(await rows.get(ctx.pool, upload_id), principal, ctx.clock.now())
+        row = visible_row(await _row_under_lock(ctx, target, upload_id), principal,
+                          ctx.clock.now())  # fmt: skip
         if row.job_id is not None:
             raise NotFound("no such upload")
         if sent_offset != row.offset:
@@ -74,13 +75,28 @@ async def receive(
                 f"Upload-Length {row.length}",
                 field="Content-Length",
             )
-        await asyncio.to_thread(target.prepare, row.offset)
+        if target.needs_cut(row.offset):
+            await asyncio.to_thread(target.prepare, row.offset)
         patch = _Patch(ctx, row, target, checksum)
         await patch.start()
         await patch.run(body)
         return patch.row
     finally:
         await asyncio.shield(asyncio.to_thread(target.close))
+
+
+async def _row_under_lock(
+    ctx: UploadContext, target: files.PatchTarget, upload_id: uuid.UUID
+) -> rows.UploadRow | None:
+    """The upload's row as recorded, read only once its file is locked. The row this
+    process recorded last stands in for it (no database round trip) when the file is
+    exactly as long as that row's offset: offsets only grow, and a recorded offset never
+    names more bytes than the file holds, so no other writer has recorded one since. A
+    row deleted meanwhile (terminated, reaped) still fails the PATCH, at its record."""
+    known = ctx.hashes.recorded(upload_id)
+    if known is not None and known.offset == target.size:
+        return known
+    return await rows.get(ctx.pool, upload_id)
 
 
 async def _lock(ctx: UploadContext, upload_id: uuid.UUID) -> files.PatchTarget:
@@ -114,7 +130,8 @@ class _Patch:
         self.head: bytearray | None = None
         self.sniff_at = min(SNIFF_BYTES, row.length)
         self.sha256: hashlib._Hash = hashlib.sha256()  # replaced by `start`
-        self._pending: asyncio.Future[Any] | None = None
+        self.synced = row.offset  # fsynced, maybe not yet recorded
+        self._pending: tuple[asyncio.Future[None], asyncio.Future[None]] | None = None
 
     async def start(self) -> None:
         """The running hash of what is stored so far, and the stored head if unsniffed."""
@@ -134,7 +151,7 @@ class _Patch:
             if self.checksum is None:  # keep what arrived: the client resumes from there
                 await asyncio.shield(self._keep_what_arrived())
             raise
-        await self._settle()
+        await self._flush()
         if (
             self.checksum is not None
             and self.check is not None
@@ -142,7 +159,7 @@ class _Patch:
         ):
             await asyncio.to_thread(self.target.truncate, self.durable)
             raise ChecksumMismatch(self.checksum.algorithm)
-        await self._commit()
+        await self._record()
 
     async def _read(self, body: StreamReader) -> None:
         length = self.row.length
@@ -163,8 +180,9 @@ class _Patch:
                 self.head += buffer[: self.sniff_at - len(self.head)]
                 await self._sniff()
             await self._settle()
-            self._pending = asyncio.gather(
-                asyncio.to_thread(self.target.write, buffer), asyncio.to_thread(self._hash, buffer)
+            self._pending = (
+                asyncio.ensure_future(asyncio.to_thread(self.target.write, buffer)),
+                asyncio.ensure_future(asyncio.to_thread(self._hash, buffer)),
             )
             self.written += len(buffer)
             if cut is not None:  # the client went away: what arrived is written, then kept
@@ -193,37 +211,59 @@ class _Patch:
                      extra={"action": "tus.refused_content"})  # fmt: skip
             raise UnsupportedMediaType(self.row.filename)
 
-    async def _settle(self) -> None:
-        """Wait for the chunk in flight. Shielded: the file stays open, and the hash in one
-        piece, until its threads are done, whatever happens to this request."""
-        if self._pending is not None:
-            pending, self._pending = self._pending, None
-            await asyncio.shield(pending)
+    async def _settle(self, then: Callable[[], None] | None = None) -> None:
+        """Wait for the chunk in flight (its write and its hash); with `then`, run that in
+        a thread once the write is done, beside the hash. Shielded: the file stays open,
+        and the hash in one piece, until its threads are done, whatever happens to this
+        request."""
+        writing, hashing = self._pending or (None, None)
+        self._pending = None
+
+        async def write_then() -> None:
+            if writing is not None:
+                await writing
+            if then is not None:
+                await asyncio.to_thread(then)
+
+        rest = [hashing] if hashing is not None else []
+        await asyncio.shield(asyncio.gather(write_then(), *rest))
+
+    async def _flush(self) -> None:
+        """Make everything written durable: the fsync starts as soon as the last chunk's
+        write is done, beside that chunk's SHA-256, so the two tails of a PATCH overlap."""
+        if self.written == self.synced:
+            await self._settle()
+            return
+        written = self.written
+        await self._settle(then=self.target.sync)
+        self.synced = written
 
     async def _commit(self) -> None:
-        """fsync, then record the offset: the row never names a byte a crash could lose."""
-        await self._settle()
-        if self.written == self.durable and self.extension == self.row.extension:
+        await self._flush()
+        await self._record()
+
+    async def _record(self) -> None:
+        """Record the fsynced offset: the row never names a byte a crash could lose."""
+        if self.synced == self.durable and self.extension == self.row.extension:
             return
-        await asyncio.to_thread(self.target.sync)
-        complete = self.written == self.row.length
+        complete = self.synced == self.row.length
         expires_at = self.ctx.clock.now() + self.ctx.expiry
         moved = await rows.advance(
             self.ctx.pool,
             self.row.upload_id,
             old=self.durable,
-            new=self.written,
+            new=self.synced,
             expires_at=expires_at,
             extension=self.extension,
             sha256=self.sha256.hexdigest() if complete else None,
         )
         if not moved:
             raise NotFound("no such upload")  # deleted or expired while this body arrived
-        self.durable = self.written
+        self.durable = self.synced
         self.row = dataclasses.replace(
-            self.row, offset=self.written, extension=self.extension, expires_at=expires_at
+            self.row, offset=self.synced, extension=self.extension, expires_at=expires_at
         )
-        self.ctx.hashes.remember(self.row.upload_id, self.written, self.sha256)
+        self.ctx.hashes.remember(self.row, self.sha256)
 
     async def _keep_what_arrived(self) -> None:
         try:

@@ -231,7 +231,7 @@ values = ["init.js", "swagger-ui.css", "LICENSE", "NOTICE"]
 [parameters]
 "path.job_id" = {{ dictionary = "jobs", probability = 0.8 }}
 "path.file_id" = {{ dictionary = "files", probability = 0.8 }}
-"path.variation" = {{ dictionary = "variations", probability = 0.8 }}
+"path.index" = {{ dictionary = "variations", probability = 0.8 }}
 "path.upload_id" = {{ dictionary = "uploads", probability = 0.8 }}
 "path.asset" = {{ dictionary = "assets", probability = 0.8 }}
 

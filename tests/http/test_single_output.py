@@ -1,58 +1,124 @@
-"""One output on its own: a short-lived presigned redirect from a bucket, the file itself
-from the local disk; only for the owner (or an admin) and only while downloadable."""
+"""One variation alone at `/api/jobs/{id}/outputs/{file_id}/{index}`: a seekable `video/mp4`
+with a strong ETag and its ZIP name, from the disk and from a bucket alike; the ZIP's
+access and availability rules and errors."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote
 
-import aiohttp
+import pytest
 
+from service.clock import FixedClock
+from service.events.base import NewEvent
+from service.events.job import job_stream
 from service.http.app import create_app
 from service.settings import Role, Settings
 from tests.accounts.support import bearer, log_in, make_user
+from tests.builders import upload_received
 from tests.http.download_support import finished_job, services_of
-from tests.storage.jobs import stored_job
+from tests.storage.jobs import put_bytes, stored_job
 
 
-async def test_a_single_output_in_a_bucket_is_a_presigned_redirect_that_fetches_it(
-    aiohttp_client: Any, s3_settings: Settings, seaweed: Any
+def output_url(job_id: object, file_id: object, index: int) -> str:
+    return f"/api/jobs/{job_id}/outputs/{file_id}/{index}"
+
+
+@pytest.fixture(params=["disk", "s3"])
+async def either_backend(
+    request: pytest.FixtureRequest, aiohttp_client: Any, settings: Settings
+) -> Any:
+    """An API-only client whose outputs live on the local disk, then in SeaweedFS."""
+    chosen = settings if request.param == "disk" else request.getfixturevalue("s3_settings")
+    return await aiohttp_client(create_app(chosen.model_copy(update={"role": Role.API})))
+
+
+async def test_a_variation_is_a_seekable_mp4_with_a_strong_etag_and_its_zip_name(
+    either_backend: Any,
 ) -> None:
-    client = await aiohttp_client(create_app(s3_settings.model_copy(update={"role": Role.API})))
+    # Given a finished job of "summer ad.mp4" with two variations
+    client = either_backend
     services = services_of(client)
     alice = await make_user(services.database.pool, "alice")
     headers = bearer(await log_in(client, "alice"))
-    job_id, outputs = await stored_job(services, alice.id, [5000, 7000])
-    job = await services.jobs.get(job_id)
-    second = job.outputs[1]
-    # When the second output is asked for
-    url = f"/api/jobs/{job_id}/files/{second.file_id}/variations/{second.variation_index}"
-    response = await client.get(url, headers=headers, allow_redirects=False)
-    # Then the answer is a redirect to a signed URL of the store that expires soon
-    assert response.status == 307, await response.text()
-    location = response.headers["Location"]
-    assert location.startswith(seaweed.endpoint) and "X-Amz-Signature" in location
-    assert "X-Amz-Expires=120" in urlsplit(location).query
-    # And following it without any credentials gives the object's bytes
-    async with aiohttp.ClientSession() as anonymous, anonymous.get(location) as fetched:
-        assert fetched.status == 200 and await fetched.read() == outputs[1].content
-    # And another user gets a 404, as for an unknown job
+    job_id, outputs = await stored_job(services, alice.id, [3000, 5000], name="summer ad.mp4")
+    file_id = (await services.jobs.get(job_id)).files[0].file_id
+    url = output_url(job_id, file_id, 2)
+    shown = await (await client.get(f"/api/jobs/{job_id}", headers=headers)).json()
+    assert shown["outputs"][1]["download"] == url  # the job view links each variation
+
+    # When variation 2 is fetched whole
+    whole = await client.get(url, headers=headers)
+    # Then it is that output's bytes, as video/mp4, named as in the ZIP, with a strong tag
+    assert whole.status == 200 and await whole.read() == outputs[1].content
+    assert whole.content_type == "video/mp4" and whole.headers["Accept-Ranges"] == "bytes"
+    disposition = whole.headers["Content-Disposition"]
+    assert unquote(disposition.split("filename*=UTF-8''")[1]) == "summer ad_var02.mp4"
+    etag = whole.headers["ETag"]
+    assert etag.startswith('"') and etag.endswith('"')  # strong: no W/
+    first = await client.head(output_url(job_id, file_id, 1), headers=headers)
+    assert first.headers["ETag"] != etag  # each variation its own tag
+
+    # And a HEAD says the same, without a body
+    head = await client.head(url, headers=headers)
+    assert head.status == 200 and head.headers["ETag"] == etag
+    assert head.headers["Content-Length"] == "5000" and await head.read() == b""
+
+    # And a range (a player seeking) is that slice, with Content-Range
+    seek = await client.get(url, headers={**headers, "Range": "bytes=100-199"})
+    assert seek.status == 206 and seek.headers["Content-Range"] == "bytes 100-199/5000"
+    assert await seek.read() == outputs[1].content[100:200]
+    # And If-Range with the tag resumes; with another tag the whole body comes back
+    resumed = await client.get(url, headers={**headers, "Range": "bytes=4000-", "If-Range": etag})
+    assert resumed.status == 206 and await resumed.read() == outputs[1].content[4000:]
+    stale = await client.get(url, headers={**headers, "Range": "bytes=4000-", "If-Range": '"x"'})
+    assert stale.status == 200 and await stale.read() == outputs[1].content
+    # And If-None-Match with the tag is a 304; a range past the end is a 416
+    cached = await client.get(url, headers={**headers, "If-None-Match": etag})
+    assert cached.status == 304 and cached.headers["ETag"] == etag
+    beyond = await client.get(url, headers={**headers, "Range": "bytes=5000-"})
+    assert beyond.status == 416
+
+    # When the stored object is replaced behind the service's back (same size)
+    await put_bytes(services.storage, outputs[1].key, b"y" * 5000)
+    # Then it is refused before the first byte, as the ZIP would be
+    replaced = await client.get(url, headers=headers)
+    assert replaced.status == 500
+    assert (await replaced.json())["error"]["code"] == "output_missing"
+
+
+async def test_a_variation_follows_the_zips_access_and_availability_rules(
+    client: Any, clock: FixedClock, alice: Any, alice_headers: dict[str, str]
+) -> None:
+    services = services_of(client)
+    job_id, outputs = await finished_job(
+        services, alice.id, {"ad.mp4": 1}, retention=timedelta(hours=1)
+    )
+    file_id = outputs[0].file_id
+    url = output_url(job_id, file_id, 1)
+    assert (await client.get(url, headers=alice_headers)).status == 200
+
+    async def error(path: str, headers: dict[str, str]) -> tuple[int, str]:
+        response = await client.get(path, headers=headers)
+        return response.status, (await response.json())["error"]["code"]
+
+    # Without credentials: 401; another user's job: 404, as an unknown job
+    assert (await client.get(url)).status == 401
     await make_user(services.database.pool, "bob")
     bob = bearer(await log_in(client, "bob"))
-    assert (await client.get(url, headers=bob, allow_redirects=False)).status == 404
-
-
-async def test_a_single_output_on_the_local_disk_is_sent_with_its_archive_name(
-    client: Any, alice: Any, alice_headers: dict[str, str]
-) -> None:
-    job_id, outputs = await finished_job(services_of(client), alice.id, {"summer.mp4": 2})
-    job = await services_of(client).jobs.get(job_id)
-    first = job.outputs[0]
-    url = f"/api/jobs/{job_id}/files/{first.file_id}/variations/{first.variation_index}"
-    shown = await (await client.get(f"/api/jobs/{job_id}", headers=alice_headers)).json()
-    assert shown["outputs"][0]["download"] == url  # the job view links each output
-    response = await client.get(url, headers=alice_headers)
-    assert response.status == 200 and await response.read() == outputs[0].content
-    assert "summer_var01.mp4" in response.headers["Content-Disposition"]
-    missing = f"/api/jobs/{job_id}/files/{first.file_id}/variations/9"
-    assert (await client.get(missing, headers=alice_headers)).status == 404
+    assert await error(url, bob) == (404, "not_found")
+    # An unknown variation or source: 404
+    assert (await error(output_url(job_id, file_id, 2), alice_headers))[0] == 404
+    assert (await error(output_url(job_id, uuid.uuid4(), 1), alice_headers))[0] == 404
+    # A job still waiting for its worker: 404 not_ready, as the ZIP
+    created = upload_received(owner_id=alice.id, received_at=clock.now(), names=("a.mp4",))
+    result = await services.store.append(job_stream(created.job_id), [NewEvent.of(created)], 0)
+    await services.job_view_waiter.wait_for(result, 10)
+    waiting = output_url(created.job_id, created.files[0].file_id, 1)
+    assert await error(waiting, alice_headers) == (404, "not_ready")
+    # Past its expiry: 410, as the ZIP, for any variation of the job
+    clock.advance(timedelta(hours=1, seconds=1))
+    assert await error(url, alice_headers) == (410, "expired")
+    assert await error(output_url(job_id, file_id, 2), alice_headers) == (410, "expired")

@@ -1,12 +1,11 @@
-"""One variation alone (ranges, strong ETag, its ZIP name) and the thumbnails, under the
-download's availability rules."""
+"""The thumbnails of sources and variations: JPEGs with a strong ETag and a year's cache
+life, under the download's availability rules."""
 
 from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
 from typing import Any
-from urllib.parse import unquote
 
 import pytest
 
@@ -21,57 +20,23 @@ async def bob_headers(client: Any, app_pool: Any) -> dict[str, str]:
     return bearer(await log_in(client, "bob"))
 
 
-def url(job_id: object, output: Any, suffix: str = "") -> str:
-    return f"/api/jobs/{job_id}/files/{output.file_id}/variations/{output.index}{suffix}"
+def url(job_id: object, output: Any) -> str:
+    return f"/api/jobs/{job_id}/outputs/{output.file_id}/{output.index}/thumbnail"
 
 
-async def test_one_variation_is_sent_whole_with_its_zip_name_and_a_strong_etag(
-    client: Any, alice: Any, alice_headers: dict[str, str]
-) -> None:
-    job_id, outputs = await finished_job(services_of(client), alice.id, {"summer ad.mp4": 2})
-    response = await client.get(url(job_id, outputs[1]), headers=alice_headers)
-    assert response.status == 200
-    assert response.content_type == "video/mp4"
-    assert await response.read() == outputs[1].content
-    assert response.headers["Accept-Ranges"] == "bytes"
-    etag = response.headers["ETag"]
-    assert etag.startswith('"') and not etag.startswith("W/")
-    disposition = response.headers["Content-Disposition"]
-    assert unquote(disposition.split("filename*=UTF-8''")[1]) == "summer ad_var02.mp4"
-    # the same bytes answer the same tag; a conditional GET is a 304
-    again = await client.get(
-        url(job_id, outputs[1]), headers={**alice_headers, "If-None-Match": etag}
-    )
-    assert again.status == 304
-
-
-async def test_a_range_lets_a_player_seek(
-    client: Any, alice: Any, alice_headers: dict[str, str]
-) -> None:
-    job_id, outputs = await finished_job(services_of(client), alice.id, {"ad.mp4": 1})
-    content = outputs[0].content
-    response = await client.get(
-        url(job_id, outputs[0]), headers={**alice_headers, "Range": "bytes=100-199"}
-    )
-    assert response.status == 206
-    assert response.headers["Content-Range"] == f"bytes 100-199/{len(content)}"
-    assert await response.read() == content[100:200]
-    head = await client.head(url(job_id, outputs[0]), headers=alice_headers)
-    assert head.status == 200 and int(head.headers["Content-Length"]) == len(content)
-
-
-async def test_variations_and_thumbnails_follow_the_downloads_availability(
+async def test_thumbnails_follow_the_downloads_availability(
     client: Any, alice: Any, alice_headers: dict[str, str], bob_headers: dict[str, str],
     clock: FixedClock,
 ) -> None:  # fmt: skip
     job_id, outputs = await finished_job(
         services_of(client), alice.id, {"ad.mp4": 1}, thumbnails=True, retention=timedelta(hours=1)
     )
-    paths = [url(job_id, outputs[0]), url(job_id, outputs[0], "/thumbnail")]
+    source = f"/api/jobs/{job_id}/files/{outputs[0].file_id}/thumbnail"
+    paths = [source, url(job_id, outputs[0])]
     # another user's: 404 like an unknown job; an unknown variation: 404
     for path in paths:
         assert (await client.get(path, headers=bob_headers)).status == 404
-    missing = f"/api/jobs/{job_id}/files/{outputs[0].file_id}/variations/9"
+    missing = f"/api/jobs/{job_id}/outputs/{outputs[0].file_id}/9/thumbnail"
     assert (await client.get(missing, headers=alice_headers)).status == 404
     # past its expiry: 410, as the ZIP
     clock.advance(timedelta(hours=2))
@@ -91,7 +56,7 @@ async def test_thumbnails_are_jpegs_with_a_strong_etag_and_a_long_cache_life(
     source = job["sources"][0]["thumbnail"]
     variation = job["outputs"][1]["thumbnail"]
     assert source == f"/api/jobs/{job_id}/files/{outputs[0].file_id}/thumbnail"
-    assert variation == url(job_id, outputs[1], "/thumbnail")
+    assert variation == url(job_id, outputs[1])
     for path in (source, variation):
         response = await client.get(path, headers=alice_headers)
         body = await response.read()
@@ -111,5 +76,5 @@ async def test_a_job_recorded_before_thumbnails_existed_shows_none(
     job_id, outputs = await finished_job(services_of(client), alice.id, {"ad.mp4": 1})
     job = await (await client.get(f"/api/jobs/{job_id}", headers=alice_headers)).json()
     assert job["sources"][0]["thumbnail"] is None and job["outputs"][0]["thumbnail"] is None
-    response = await client.get(url(job_id, outputs[0], "/thumbnail"), headers=alice_headers)
+    response = await client.get(url(job_id, outputs[0]), headers=alice_headers)
     assert response.status == 404

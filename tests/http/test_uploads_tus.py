@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import os
+import uuid
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -363,6 +365,35 @@ async def test_a_patch_waiting_for_another_sees_its_offset_and_keeps_its_bytes(
     # And the first one's bytes are intact
     assert await offset_of(client, alice_headers, location) == 120_000
     assert stored(settings, location).read_bytes() == data[:120_000]
+
+
+async def test_an_offset_another_instance_recorded_is_honoured_over_the_one_remembered(
+    client: Any, alice_headers: dict[str, str], settings: Settings
+) -> None:
+    # Given an upload whose first 100,000 bytes this process received and recorded
+    data = video_bytes(300_000)
+    location = await new_upload(client, alice_headers, len(data))
+    assert (await patch(client, alice_headers, location, 0, data[:100_000])).status == 204
+    # When another instance stores the next 100,000 and records them, as its PATCH would
+    path = stored(settings, location)
+    with path.open("ab") as f:
+        f.write(data[100_000:200_000])
+        f.flush()
+        os.fsync(f.fileno())
+    await _pool(client).execute(
+        'UPDATE tus_uploads SET "offset" = 200000 WHERE upload_id = $1',
+        uuid.UUID(location.rsplit("/", 1)[1]),
+    )
+    # Then a PATCH from the offset this process remembers is refused against the new one
+    stale = await patch(client, alice_headers, location, 100_000, data[100_000:200_000])
+    body = await assert_error(stale, 409, "offset_mismatch")
+    assert "200000" in body["error"]["message"]
+    # And the upload finishes from the new one, with the source's bytes and SHA-256
+    done = await patch(client, alice_headers, location, 200_000, data[200_000:])
+    assert done.status == 204, await done.text()
+    assert path.read_bytes() == data
+    row = await _pool(client).fetchrow('SELECT "offset", sha256 FROM tus_uploads')
+    assert (row["offset"], row["sha256"]) == (len(data), sha256(data))
 
 
 async def test_the_pages_session_cookie_works_for_tus_with_this_services_origin(

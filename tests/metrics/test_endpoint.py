@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import http.client
+import json
 import socket
-from collections.abc import AsyncIterator
+import urllib.parse
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp import web
 
@@ -14,19 +17,27 @@ from service.http.app import create_app
 from service.metrics.endpoint import metrics_only_app
 from service.settings import Role, Settings
 from tests.metrics.support import parse, scrape, value
+from tests.netns import Host, inside, two_hosts
 
 
-def _non_loopback_address() -> str:
-    """This host's address on a non-loopback interface (no packet is sent)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect(("192.0.2.1", 9))
-            address = probe.getsockname()[0]
-        except OSError:
-            address = "127.0.0.1"
-    if address.startswith("127."):
-        pytest.skip("no non-loopback interface to connect from")
-    return address
+def _listening_socket(host: Host) -> socket.socket:
+    """A listening socket on `host`'s address (runs in a thread: it enters the namespace)."""
+    with inside(host):
+        return socket.create_server((host.address, 0))
+
+
+def _get_from(host: Host, url: str) -> tuple[int, str]:
+    """GET `url` from `host`: (status, body). Runs in a thread (blocking I/O)."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    with inside(host):
+        connection.connect()  # the socket is made in the scraper's namespace
+    try:
+        connection.request("GET", parts.path)
+        response = connection.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        connection.close()
 
 
 async def test_a_loopback_scrape_gets_prometheus_text_with_process_and_service_metrics(
@@ -84,25 +95,38 @@ async def test_with_a_token_set_a_scrape_with_it_is_answered(token_client: Any) 
 
 
 @pytest.fixture
-async def public_url(client: Any) -> AsyncIterator[str]:
-    """The same app's metrics, listening on a non-loopback interface."""
-    address = _non_loopback_address()
+def hosts() -> Iterator[tuple[Host, Host]]:
+    with two_hosts() as pair:
+        yield pair
+
+
+@pytest.fixture
+async def scraper_elsewhere(
+    client: Any, hosts: tuple[Host, Host]
+) -> AsyncIterator[tuple[Host, str]]:
+    """The same app's metrics listening on one test host, and another test host to scrape
+    from: its address is not loopback."""
+    server, scraper = hosts
+    sock = await asyncio.to_thread(_listening_socket, server)
     runner = web.AppRunner(metrics_only_app(client.app))
     await runner.setup()
-    site = web.TCPSite(runner, address, 0)
-    await site.start()
+    await web.SockSite(runner, sock).start()
     try:
-        yield f"http://{address}:{runner.addresses[0][1]}"
+        yield scraper, f"http://{server.address}:{sock.getsockname()[1]}/metrics"
     finally:
         await runner.cleanup()
 
 
-async def test_without_a_token_a_client_not_on_loopback_is_refused(public_url: str) -> None:
-    # Given no VR_METRICS_TOKEN, a scraper connecting over a non-loopback interface
-    async with aiohttp.ClientSession() as session, session.get(f"{public_url}/metrics") as got:
-        # Then it is refused with the JSON error body
-        assert got.status == 403
-        assert (await got.json())["error"]["code"] == "forbidden"
+async def test_without_a_token_a_client_not_on_loopback_is_refused(
+    scraper_elsewhere: tuple[Host, str],
+) -> None:
+    # Given no VR_METRICS_TOKEN, a scraper on another host (a non-loopback address)
+    scraper, url = scraper_elsewhere
+    # When it scrapes
+    status, body = await asyncio.to_thread(_get_from, scraper, url)
+    # Then it is refused with the JSON error body
+    assert status == 403, body[:200]
+    assert json.loads(body)["error"]["code"] == "forbidden"
 
 
 async def test_the_metrics_port_serves_metrics_and_nothing_else(

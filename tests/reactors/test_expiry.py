@@ -4,13 +4,10 @@ active instance."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 import subprocess
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from service.bootstrap import Services
 from service.clock import FixedClock
@@ -222,7 +219,6 @@ async def test_without_a_probe_the_data_volume_itself_is_measured(services: Serv
     assert result.evicted == [job.job_id]
 
 
-@pytest.mark.skipif(shutil.which("df") is None, reason="needs df")
 def test_usage_is_what_df_reports_with_root_reserved_space_counted_as_used(
     tmp_path: Path,
 ) -> None:

@@ -29,6 +29,11 @@ from tests.conftest import run_sync
 DESKTOP = {"width": 1440, "height": 900}
 PHONE = {"width": 390, "height": 844}
 SCREENSHOTS = ROOT / "docs" / "screenshots"
+# A picture is taken once the images on screen have loaded (lazy ones below stay unloaded).
+IMAGES_IN_VIEW_LOADED = (
+    "() => [...document.images]"
+    ".filter((i) => i.getBoundingClientRect().top < innerHeight).every((i) => i.complete)"
+)
 
 
 def chromium_path() -> str:
@@ -151,6 +156,7 @@ async def screenshot(page: Page, name: str, tmp_path: Path) -> list[Path]:
     for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
         await page.set_viewport_size(size)
         await page.wait_for_timeout(100)  # let the layout settle at the new width
+        await page.wait_for_function(IMAGES_IN_VIEW_LOADED)
         path = folder / f"{name}-{label}.png"
         await page.screenshot(path=str(path), full_page=False)
         shots.append(path)

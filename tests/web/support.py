@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-from playwright.async_api import Page
+from playwright.async_api import Locator, Page, expect
 
 _TYPES = {".mp4": "video/mp4", ".mov": "video/quicktime", ".txt": "text/plain"}
 
@@ -72,3 +72,22 @@ async def wait_for_status(site_url: str, user: str, job_id: str, wanted: set[str
                 return
             await asyncio.sleep(0.1)
     raise AssertionError(f"job {job_id} never reached {wanted}")
+
+
+# Whether the focused element shows an outline a person can see.
+_FOCUS_RING = """
+() => {
+  const style = getComputedStyle(document.activeElement);
+  return style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2;
+}
+"""
+
+
+async def tab_to(page: Page, target: Locator, limit: int = 40) -> None:
+    """Press Tab until `target` has the focus, which must show a visible outline there."""
+    for _ in range(limit):
+        if await target.evaluate("e => e === document.activeElement"):
+            break
+        await page.keyboard.press("Tab")
+    await expect(target).to_be_focused()
+    assert await page.evaluate(_FOCUS_RING), "the focused element shows no outline"

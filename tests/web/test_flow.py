@@ -44,8 +44,9 @@ async def test_a_person_uploads_watches_live_is_notified_cancels_and_signs_out(
     await sign_in(page, site)
 
     # Given alice asked to be notified (the permission prompt comes only after her click)
-    await page.get_by_role("button", name="Notify me when jobs finish").click()
-    await expect(page.get_by_role("button", name="Notifications on")).to_be_visible()
+    notify = page.get_by_label("Show a browser notification when a job finishes")
+    await notify.check()
+    await expect(notify).to_be_checked()
 
     tus: list[str] = []
     page.on("request", lambda r: tus.append(r.method) if "/api/uploads" in r.url else None)
@@ -73,7 +74,7 @@ async def test_a_person_uploads_watches_live_is_notified_cancels_and_signs_out(
     await page.get_by_role("button", name="Upload and create job").click()
     long_card = page.locator("li.job").filter(has_text="long take.mp4")
     await expect(long_card.locator(".badge")).to_have_text("rendering", timeout=30_000)
-    await expect(page).to_have_title(re.compile(r"^\(\d+%\) Your jobs"))
+    await expect(page).to_have_title(re.compile(r"^\([1-9]\d*%\) Your jobs"), timeout=30_000)
     await screenshot(page, "jobs-in-progress", tmp_path)
 
     # And cancels it mid-render: it ends cancelled, live

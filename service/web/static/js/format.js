@@ -1,15 +1,17 @@
 // Numbers and times in words a person reads at a glance.
 
+/** Sizes in binary units, as the service's limits are set: 524288000 -> "500 MiB" (a
+ * no-break space keeps the number and its unit on one line). */
 export function bytes(n) {
   if (!Number.isFinite(n)) return "";
-  const units = ["B", "KB", "MB", "GB"];
+  const units = ["bytes", "KiB", "MiB", "GiB"];
   let value = n;
   let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
     unit += 1;
   }
-  return `${value >= 10 || unit === 0 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`;
+  return `${value >= 10 || unit === 0 ? Math.round(value) : value.toFixed(1)}\u00a0${units[unit]}`;
 }
 
 export function duration(seconds) {
@@ -49,7 +51,13 @@ export function status(value) {
   return STATUS[value] ?? value;
 }
 
+/** A variation's effect values as [name, value] pairs, for a person to read. */
 export function effects(e) {
-  const degrees = (e.rotation_rad * 180) / Math.PI;
-  return `rotation ${degrees.toFixed(2)}°, brightness ${e.brightness.toFixed(3)}, contrast ${e.contrast.toFixed(3)}, saturation ${e.saturation.toFixed(3)}`;
+  const signed = (x, digits) => `${x > 0 ? "+" : x < 0 ? "−" : ""}${Math.abs(x).toFixed(digits)}`;
+  return [
+    ["Rotation", `${signed((e.rotation_rad * 180) / Math.PI, 2)}°`],
+    ["Brightness", signed(e.brightness, 3)],
+    ["Contrast", e.contrast.toFixed(3)],
+    ["Saturation", e.saturation.toFixed(3)],
+  ];
 }

@@ -28,12 +28,15 @@ export function updateCard(card, job, options = {}, live) {
   const fraction = progressOf(job, live);
   const { rendered, requested } = job.progress;
   const message = h("p", { class: "error", role: "alert" });
+  // A redraw keeps the thumbnails already shown, so they do not flash while reloading.
+  const shown = new Map([...card.querySelectorAll(".thumbs img")].map((img) => [img.getAttribute("src"), img]));
   const thumbs = h(
     "div",
     { class: "thumbs" },
     job.sources.map((s) =>
       s.thumbnail
-        ? h("img", { src: s.thumbnail, alt: `First frame of ${s.name}`, width: 96, height: 54, loading: "lazy" })
+        ? shown.get(s.thumbnail) ??
+          h("img", { src: s.thumbnail, alt: `First frame of ${s.name}`, width: 96, height: 54, loading: "lazy" })
         : h("div", { class: "thumb-empty", "aria-hidden": "true" }, "▶"),
     ),
   );

@@ -76,8 +76,8 @@ export function render(main, { me, jobId }) {
         ? h("img", { src: output.thumbnail, alt: "", width: 160, height: 90, loading: "lazy" })
         : h("span", { class: "thumb-empty", "aria-hidden": "true" }, "▶"),
       h("span", { class: "index" }, `▶ Variation ${output.variation_index}`)),
-      h("p", { class: "small muted" }, effects(output.effects)),
-      available ? h("a", { href: output.download, download: "", class: "small" , "aria-label": `Download ${label}` }, "Download") : null);
+      effectList(output),
+      available ? h("a", { href: output.download, download: "", class: "small", "aria-label": `Download ${label}` }, "Download") : null);
   }
 
   function play(source, output, label) {
@@ -90,7 +90,7 @@ export function render(main, { me, jobId }) {
         h("h2", {}, label),
         h("button", { type: "button", class: "secondary", onclick: () => { fill(player); player.hidden = true; } }, "Close")),
       video,
-      h("p", { class: "small muted" }, effects(output.effects)));
+      effectList(output));
     player.hidden = false;
     player.scrollIntoView({ block: "nearest" });
     video.focus();
@@ -115,4 +115,10 @@ export function render(main, { me, jobId }) {
     closed = true;
     unsubscribe();
   };
+}
+
+/** The effect values that make this variation unique, as a small two-column list. */
+function effectList(output) {
+  return h("dl", { class: "effects small" },
+    effects(output.effects).map(([name, value]) => [h("dt", {}, name), h("dd", {}, value)]));
 }

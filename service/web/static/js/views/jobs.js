@@ -122,18 +122,21 @@ export function jobList(main, { me, heading, withUpload, cardOptions = {} }) {
   };
 }
 
+/** A checkbox, so its state reads plainly; the browser's permission prompt comes only
+ * after it is ticked (a click or Space), and a refusal is said in words. */
 function notifyToggle() {
   if (!notify.supported()) return null;
-  const button = h("button", { type: "button", class: "secondary" });
-  const show = () => {
-    button.textContent = notify.enabled() ? "Notifications on" : "Notify me when jobs finish";
-    button.setAttribute("aria-pressed", String(notify.enabled()));
-  };
-  button.addEventListener("click", async () => {
-    if (notify.enabled()) notify.disable();
-    else await notify.enable();
-    show();
+  const box = h("input", { type: "checkbox", id: "notify", checked: notify.enabled() });
+  const note = h("span", { class: "muted small", "aria-live": "polite" });
+  box.addEventListener("change", async () => {
+    note.textContent = "";
+    if (!box.checked) {
+      notify.disable();
+      return;
+    }
+    box.checked = await notify.enable();
+    if (!box.checked) note.textContent = "Your browser blocks notifications from this page.";
   });
-  show();
-  return button;
+  return h("div", { class: "toggle" },
+    h("label", {}, box, "Show a browser notification when a job finishes"), note);
 }

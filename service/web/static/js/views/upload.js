@@ -18,17 +18,21 @@ export function panel(me, { onCreated }) {
   const limits = me.limits;
   const entries = []; // {file, row, bar, info, error, sent, ok}
   const input = h("input", {
-    id: "videos", type: "file", multiple: true, class: "visually-hidden",
+    id: "videos", type: "file", multiple: true, hidden: true,
     accept: ".mp4,.mov,video/mp4,video/quicktime",
   });
+  // A real button opens the picker: Tab reaches it, Enter and Space press it, and it shows
+  // its focus (a focused file input does neither in Chromium when Enter is pressed).
+  const choose = h("button", {
+    type: "button", "aria-describedby": "limits", onclick: () => input.click(),
+  }, "Choose videos");
   const drop = h(
     "div",
     { class: "drop", id: "drop" },
     h("p", {}, "Drop MP4 or MOV videos here, or"),
-    h("label", { for: "videos", class: "button" }, "Choose videos"),
+    choose,
     input,
-    h("p", { class: "muted small" },
-      `Up to ${limits.max_files_per_job} videos, ${bytes(limits.max_upload_bytes)} each.`),
+    h("p", { class: "muted small", id: "limits" }, limitText(limits)),
   );
   const variations = h("input", {
     id: "variations", type: "number", inputmode: "numeric", required: true,
@@ -135,6 +139,7 @@ export function panel(me, { onCreated }) {
     busy = true;
     start.disabled = true;
     input.disabled = true;
+    choose.disabled = true;
     total.hidden = false;
     for (const e of entries) e.remove.hidden = true;
     message.textContent = "";
@@ -153,6 +158,7 @@ export function panel(me, { onCreated }) {
     } finally {
       busy = false;
       input.disabled = false;
+      choose.disabled = false;
       start.disabled = !entries.some((e) => e.ok);
       for (const e of entries) e.remove.hidden = false;
     }
@@ -169,12 +175,18 @@ export function panel(me, { onCreated }) {
   return { node: form, leave: () => {} };
 }
 
+/** "Up to 10 videos per job, each up to 500 MiB." from the limits the service reports. */
+function limitText(limits) {
+  const files = limits.max_files_per_job;
+  return `Up to ${files} video${files === 1 ? "" : "s"} per job, each up to ${bytes(limits.max_upload_bytes)}.`;
+}
+
 /** Why the page will not upload `file` (in words), or null. */
 function refuse(file, limits, accepted) {
   if (!VIDEO_NAME.test(file.name) && !VIDEO_TYPES.has(file.type)) return "Not an MP4 or MOV video.";
   if (!VIDEO_NAME.test(file.name) && file.type === "") return "Not an MP4 or MOV video.";
   if (file.size === 0) return "The file is empty.";
-  if (file.size > limits.max_upload_bytes) return `Larger than the ${bytes(limits.max_upload_bytes)} limit.`;
+  if (file.size > limits.max_upload_bytes) return `Larger than ${bytes(limits.max_upload_bytes)}, the most one video may be.`;
   if (accepted >= limits.max_files_per_job) return `Only ${limits.max_files_per_job} videos fit in one job.`;
   return null;
 }

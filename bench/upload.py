@@ -407,8 +407,9 @@ async def run(args: argparse.Namespace) -> None:
 
 def report(args: argparse.Namespace, rounds: list[Round], load_start: tuple[float, ...]) -> None:
     print(
-        f"{args.files} x {args.size_mib} MiB, {len(rounds)} rounds (copy, disk floor, then "
-        f"multipart and tus in {args.chunk_mib} MiB PATCHes, their order alternating), "
+        f"{args.files} x {args.size_mib} MiB, {len(rounds)} rounds (disk floor, then a copy "
+        f"before each door: multipart, and tus in {args.chunk_mib} MiB PATCHes, the first "
+        "alternating), "
         f"{server_label()}:"
     )
     for n, r in enumerate(rounds, 1):

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from service.accounts.principal import Principal
 from service.accounts.users import find_user_by_id
-from service.contract import Raw, declare, respond
+from service.contract import declare, respond
 from service.contract.parse import parse_path
 from service.contract.types import Timestamp
 from service.download import links
@@ -28,7 +28,7 @@ from service.http.auth import require_user
 from service.http.job_models import JobPath
 from service.http.jobs import visible_job
 from service.http.keys import SERVICES
-from service.http.ranged import RangeHeaders, body_headers, send_planned
+from service.http.ranged import ranged_contract, send_planned
 from service.metrics import catalogue as metrics
 from service.projections.job_state import JobState
 
@@ -52,9 +52,6 @@ class DownloadLink(BaseModel):
     expires_at: Timestamp
 
 
-ZIP_HEADERS = body_headers("job")
-
-
 @routes.get("/api/jobs/{job_id}/download")  # HEAD too: same headers, no body
 @declare(
     summary="Download every variation as one STORE ZIP (resumable)",
@@ -62,17 +59,7 @@ ZIP_HEADERS = body_headers("job")
     auth="bearer_or_link",
     path=JobPath,
     query=DownloadQuery,
-    headers=RangeHeaders,
-    responses={
-        200: Raw("application/zip", "The ZIP, one folder per video.", headers=ZIP_HEADERS),
-        206: Raw(
-            "application/zip",
-            "The requested range of the ZIP.",
-            headers={**ZIP_HEADERS, "Content-Range": "Which bytes."},
-        ),
-        304: None,  # If-None-Match matched: the client's copy is current
-    },
-    response_headers={304: {"ETag": "The archive's ETag."}},
+    **ranged_contract("application/zip", "ZIP", "The ZIP, one folder per video."),
     errors={
         401: "No valid credentials, or an invalid or expired link.",
         404: "No such job, not yours, not finished yet, or nothing rendered.",

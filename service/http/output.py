@@ -15,7 +15,7 @@ import uuid
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from service.contract import Raw, declare
+from service.contract import declare
 from service.contract.parse import parse_path
 from service.download.availability import downloadable_outputs
 from service.download.one_output import plan_one_output
@@ -23,11 +23,9 @@ from service.download.sources import verified_plan
 from service.http.auth import require_user
 from service.http.jobs import visible_job
 from service.http.keys import SERVICES
-from service.http.ranged import RangeHeaders, body_headers, send_planned
+from service.http.ranged import ranged_contract, send_planned
 
 routes = web.RouteTableDef()
-
-VIDEO_HEADERS = body_headers("variation")
 
 
 class OutputPath(BaseModel):
@@ -41,17 +39,7 @@ class OutputPath(BaseModel):
     summary="One rendered variation alone (seekable: byte ranges)",
     tags=["download"],
     path=OutputPath,
-    headers=RangeHeaders,
-    responses={
-        200: Raw("video/mp4", "The variation, named as in the ZIP.", headers=VIDEO_HEADERS),
-        206: Raw(
-            "video/mp4",
-            "The requested range of the variation.",
-            headers={**VIDEO_HEADERS, "Content-Range": "Which bytes."},
-        ),
-        304: None,  # If-None-Match matched: the client's copy is current
-    },
-    response_headers={304: {"ETag": "The variation's ETag."}},
+    **ranged_contract("video/mp4", "variation", "The variation, named as in the ZIP."),
     errors={
         401: "No valid credentials.",
         404: "No such job or variation, not yours, or not finished yet.",

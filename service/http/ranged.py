@@ -9,9 +9,12 @@ download/send.py (sendfile from the disk, ranged GETs from a bucket).
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 from pydantic import BaseModel, Field
 
+from service.contract import Raw
 from service.download.archive import ArchivePlan
 from service.download.disposition import content_disposition
 from service.download.ranges import content_range, parse_range
@@ -35,12 +38,26 @@ class RangeHeaders(BaseModel):
     )
 
 
-def body_headers(what: str) -> dict[str, str]:
-    """The response headers of a 200 or 206, for the contract."""
-    return {
-        "ETag": f"Strong: the same {what} gives the same bytes.",
+def ranged_contract(media_type: str, what: str, whole: str) -> dict[str, Any]:
+    """`declare` arguments for a ranged answer: 200 the whole `what`, 206 a range of it,
+    304 when the client's copy is current."""
+    headers = {
+        "ETag": "Strong: equal tags, equal bytes.",
         "Content-Disposition": "The file name.",
         "Accept-Ranges": "`bytes`.",
+    }
+    return {
+        "headers": RangeHeaders,
+        "responses": {
+            200: Raw(media_type, whole, headers=headers),
+            206: Raw(
+                media_type,
+                f"The requested range of the {what}.",
+                headers={**headers, "Content-Range": "Which bytes."},
+            ),
+            304: None,  # If-None-Match matched
+        },
+        "response_headers": {304: {"ETag": f"The {what}'s ETag."}},
     }
 
 

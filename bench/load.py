@@ -21,7 +21,9 @@ Every lane has a fixed schedule; a request is timed from when it was due, not fr
 it was sent (bench/_load_clients.py). Then the clients leave and the server is watched
 until its descriptors are back to the baseline (`--settle-s` at most). Printed: per kind
 requests, errors, p50/p99/max latency; the server's RSS and descriptors at the baseline,
-peak, end of load and after the clients left; the bench's own loop lag; the load average.
+peak, end of load and after the clients left; the bench's own loop lag; the server's
+oldest open transaction holding an xid (sampled from pg_stat_activity: every reader of
+the log in commit order waits behind it); the load average.
 Exits 1 when a target is missed: 0 errors, RSS after within 32 MiB of the baseline,
 descriptors back to the baseline.
 """
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import math
 import random
 import shutil
@@ -37,11 +40,12 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
+import asyncpg
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,6 +73,16 @@ from service.settings import Settings  # noqa: E402
 RSS_TARGET = 32 * MIB
 OPENS_PER_S = 50  # streams opened before the window
 SETTLE_POLL_S = 0.5
+HELD_POLL_S = 0.1
+OLDEST_XID_HOLDER = """
+SELECT extract(epoch FROM clock_timestamp() - xact_start)::float8 AS age, state,
+       left(regexp_replace(query, '\\s+', ' ', 'g'), 60) AS query
+FROM pg_stat_activity
+WHERE datname = current_database() AND application_name LIKE 'video-refresher %'
+  AND backend_xid IS NOT NULL
+ORDER BY xact_start LIMIT 1
+"""
+SLOW_HOLDER_S = 0.1  # a holder this old is named in the report
 # The pool keeps idle connections up to its maximum, those above its minimum for 300 s.
 POOL_MIN = Settings.model_fields["pool_min_size"].default
 POOL_MAX = Settings.model_fields["pool_max_size"].default
@@ -95,6 +109,25 @@ async def own_lag(samples: list[float], stop: asyncio.Event) -> None:
         asked = loop.time()
         await asyncio.sleep(0.01)
         samples.append(max(0.0, loop.time() - asked - 0.01))
+
+
+async def open_transactions(
+    url: str, samples: list[float], slow: Counter[str], stop: asyncio.Event
+) -> None:
+    """The age of the server's oldest open transaction that holds an xid, every
+    HELD_POLL_S (every reader of the log in commit order waits until it ends); the last
+    statement of those older than SLOW_HOLDER_S, counted."""
+    conn = await asyncpg.connect(url)
+    try:
+        while not stop.is_set():
+            row = await conn.fetchrow(OLDEST_XID_HOLDER)
+            samples.append(row["age"] if row else 0.0)
+            if row and row["age"] > SLOW_HOLDER_S:
+                slow[f"{row['state']}: {row['query']}"] += 1
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), HELD_POLL_S)
+    finally:
+        await conn.close()
 
 
 def new_session() -> aiohttp.ClientSession:
@@ -223,13 +256,18 @@ async def run(args: argparse.Namespace) -> int:
             users = await seed_users(url, args.users, "load")
             body = video_bytes(args.upload_mib * MIB)
             async with running_serve(url, work / "data", role="api") as served:
-                return await measure(args, served, job, users, body)
+                return await measure(args, url, served, job, users, body)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
 async def measure(
-    args: argparse.Namespace, served: Served, job: tuple[uuid.UUID, str], users: Users, body: bytes
+    args: argparse.Namespace,
+    url: str,
+    served: Served,
+    job: tuple[uuid.UUID, str],
+    users: Users,
+    body: bytes,
 ) -> int:
     load_before = load_average()
     sampler = ProcessSampler(served.pid, served.port)
@@ -242,10 +280,15 @@ async def measure(
     started = time.monotonic()
     stop = asyncio.Event()
     lag: list[float] = []
-    tasks = [asyncio.create_task(sampler.run(stop)), asyncio.create_task(own_lag(lag, stop))]
+    held: list[float] = []
+    slow: Counter[str] = Counter()
+    crowd_gone = asyncio.Event()
+    tasks = [asyncio.create_task(sampler.run(stop)), asyncio.create_task(own_lag(lag, crowd_gone)),
+             asyncio.create_task(open_transactions(url, held, slow, crowd_gone))]  # fmt: skip
     tallies, pages, uploaded, (rss_end, fds_end) = await crowd(args, target, users, sampler)
     cpu = sampler.cpu_s() - cpu0[0], sum(bench.cpu_times()[:2]) - cpu0[1]
     took = time.monotonic() - started
+    crowd_gone.set()
     back, all_back = await settle(sampler, base, args.settle_s)
     rss_after, after = sampler.now()[0], sampler.fds()
     stop.set()
@@ -282,6 +325,12 @@ async def measure(
     print(f"  CPU over the crowd's {took:.0f} s: "
           f"server {cpu[0]:.1f} s, the bench's clients {cpu[1]:.1f} s; "
           f"bench loop lag p99 {pct(lag, 0.99) * 1000:.1f} ms")  # fmt: skip
+    open_share = sum(1 for h in held if h > 0) / max(len(held), 1)
+    print(f"  server transactions holding an xid (every {HELD_POLL_S:g} s): one open in "
+          f"{open_share:.0%} of the samples, the oldest p99 {pct(held, 0.99) * 1000:.0f} ms, "
+          f"max {max(held, default=0) * 1000:.0f} ms (log readers wait behind them)")  # fmt: skip
+    for statement, count in slow.most_common(3):
+        print(f"    {count} samples older than {SLOW_HOLDER_S * 1000:.0f} ms after {statement}")
     noisy = [
         line for line in log if " WARNING " in line or " ERROR " in line or "Traceback" in line
     ]

@@ -34,8 +34,6 @@ class Host:
 @contextlib.contextmanager
 def two_hosts() -> Iterator[tuple[Host, Host]]:
     """Two hosts, .1 and .2 on one /24, each alone in its namespace; removed after."""
-    if shutil.which("ip") is None:
-        pytest.fail("iproute2's `ip` is needed (apt-get install -y iproute2)")
     tag = f"{os.getpid():x}{secrets.token_hex(2)}"  # unique among concurrent runs
     first = Host(f"vr-{tag}-1", f"{SUBNET}.1")
     second = Host(f"vr-{tag}-2", f"{SUBNET}.2")
@@ -50,7 +48,7 @@ def two_hosts() -> Iterator[tuple[Host, Host]]:
         yield first, second
     finally:
         for host in (first, second):
-            subprocess.run(["ip", "netns", "delete", host.namespace], capture_output=True)
+            subprocess.run([_ip_path(), "netns", "delete", host.namespace], capture_output=True)
 
 
 @contextlib.contextmanager
@@ -71,7 +69,15 @@ def _setns(fd: int) -> None:
         raise OSError(errno, f"setns: {os.strerror(errno)}")
 
 
+def _ip_path() -> str:
+    """`ip`, also where root's PATH may leave it out (sbin)."""
+    found = shutil.which("ip") or shutil.which("ip", path="/usr/sbin:/sbin")
+    if found is None:
+        pytest.fail("iproute2's `ip` is needed (apt-get install -y iproute2)")
+    return found
+
+
 def _ip(*args: str) -> None:
-    done = subprocess.run(["ip", *args], capture_output=True, text=True)
+    done = subprocess.run([_ip_path(), *args], capture_output=True, text=True)
     if done.returncode != 0:
         pytest.fail(f"`ip {' '.join(args)}` failed: {done.stderr.strip()}")

@@ -14,15 +14,20 @@ _WHY = {
 }
 
 
+def refuse_if_expired(job: JobState, now: datetime) -> None:
+    """410 once the job's results are gone or past their time, before any `Expired` event."""
+    if job.status == "expired" or now >= job.expires_at:
+        when = job.expired_at or job.expires_at
+        reason = _WHY[job.expiry_reason or "retention"]
+        raise JobExpired(f"job {job.job_id} expired at {when.isoformat()}: {reason}")
+
+
 def downloadable_outputs(job: JobState, now: datetime) -> tuple[OutputState, ...]:
     """The outputs to archive, or the reason there are none (410 expired, 404 otherwise).
 
     A job is expired from the moment `expires_at` passes, before any `Expired` event.
     """
-    if job.status == "expired" or now >= job.expires_at:
-        when = job.expired_at or job.expires_at
-        reason = _WHY[job.expiry_reason or "retention"]
-        raise JobExpired(f"job {job.job_id} expired at {when.isoformat()}: {reason}")
+    refuse_if_expired(job, now)
     if job.status in ("received", "processing", "cancelling"):
         raise JobNotReady(f"job {job.job_id} is {job.status}; its results are not ready yet")
     if not job.outputs:

@@ -1,8 +1,9 @@
 """The thumbnails: a JPEG of each source and each variation, for the page's lists.
 
 They are small objects named in the log with their SHA-256, served with that as a strong
-ETag and a year's cache life (the bytes behind a recorded key never change), under the
-download's availability rules (404 before the job has results, 410 once they expired).
+ETag and a year's cache life (the bytes behind a recorded key never change). They follow
+the download's rules for who may see a job (404) and for expiry (410), but not its wait
+for the end: the page shows a job's thumbnails while it renders, as each is recorded.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from service.contract import Raw, declare
 from service.contract.parse import parse_path
-from service.download.availability import downloadable_outputs
+from service.download.availability import refuse_if_expired
 from service.errors import NotFound
 from service.events.job import Thumbnail
 from service.http.auth import require_user
@@ -52,7 +53,7 @@ JPEG = Raw(
 )
 ERRORS = {
     401: "No valid credentials.",
-    404: "No such job or video, not yours, not finished yet, or no thumbnail was made.",
+    404: "No such job or video, not yours, or no thumbnail was made (yet).",
     410: "The job's results have expired.",
 }
 
@@ -93,7 +94,7 @@ async def source_thumbnail(request: web.Request) -> web.Response:
 
 async def _available(request: web.Request) -> JobState:
     job = await visible_job(request, await require_user(request))
-    downloadable_outputs(job, request.app[SERVICES].clock.now())  # 404/410 as the download
+    refuse_if_expired(job, request.app[SERVICES].clock.now())  # 410 as the download
     return job
 
 

@@ -60,6 +60,7 @@ async def finished_job(
     rendered_at: datetime | None = None,
     renders_reversed: bool = False,
     thumbnails: bool = False,
+    finish: bool = True,
 ) -> tuple[uuid.UUID, list[Output]]:
     """A job whose sources (name → variation count) were all rendered, as one atomic append.
 
@@ -68,6 +69,7 @@ async def finished_job(
     `rendered_at` defaults to the clock's time; `renders_reversed` records the renders last
     first, as a worker finishing out of order would. Outputs are listed in upload order.
     `thumbnails` writes and records a small stand-in JPEG per output and per source.
+    `finish=False` leaves the job processing: its renders recorded, no ProcessingFinished.
     """
     pairs = list(sources.items()) if isinstance(sources, dict) else list(sources)
     job_id = uuid.uuid4()
@@ -131,7 +133,8 @@ async def finished_job(
                 )
             )
     events += reversed(renders) if renders_reversed else renders
-    events.append(ProcessingFinished(job_id=job_id, outcome=outcome, finished_at=now))
+    if finish:
+        events.append(ProcessingFinished(job_id=job_id, outcome=outcome, finished_at=now))
     result = await services.store.append(
         job_stream(job_id),
         [NewEvent.of(e) for e in events],

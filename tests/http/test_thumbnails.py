@@ -46,6 +46,26 @@ async def test_thumbnails_follow_the_downloads_availability(
         assert (await response.json())["error"]["code"] == "expired"
 
 
+async def test_thumbnails_are_served_while_the_job_still_renders(
+    client: Any, alice: Any, alice_headers: dict[str, str]
+) -> None:
+    job_id, _ = await finished_job(
+        services_of(client), alice.id, {"ad.mp4": 2}, thumbnails=True, finish=False
+    )
+    job = await (await client.get(f"/api/jobs/{job_id}", headers=alice_headers)).json()
+    assert job["status"] == "processing"
+    # the ZIP waits for the end
+    zip_answer = await client.get(f"/api/jobs/{job_id}/download", headers=alice_headers)
+    assert zip_answer.status == 404
+    # the thumbnails the job view names are there as soon as recorded
+    named = [job["sources"][0]["thumbnail"], *(o["thumbnail"] for o in job["outputs"])]
+    assert len(named) == 3 and all(named)
+    for path in named:
+        response = await client.get(path, headers=alice_headers)
+        assert response.status == 200, path
+        assert (await response.read()).startswith(b"\xff\xd8")
+
+
 async def test_thumbnails_are_jpegs_with_a_strong_etag_and_a_long_cache_life(
     client: Any, alice: Any, alice_headers: dict[str, str]
 ) -> None:

@@ -32,7 +32,8 @@ SCREENSHOTS = ROOT / "docs" / "screenshots"
 # A picture is taken once the images on screen have loaded (lazy ones below stay unloaded).
 IMAGES_IN_VIEW_LOADED = (
     "() => [...document.images]"
-    ".filter((i) => i.getBoundingClientRect().top < innerHeight).every((i) => i.complete)"
+    ".filter((i) => i.getBoundingClientRect().top < innerHeight)"
+    ".every((i) => i.complete && i.naturalWidth > 0)"  # loaded, not broken
 )
 
 

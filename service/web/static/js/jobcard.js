@@ -28,8 +28,13 @@ export function updateCard(card, job, options = {}, live) {
   const fraction = progressOf(job, live);
   const { rendered, requested } = job.progress;
   const message = h("p", { class: "error", role: "alert" });
-  // A redraw keeps the thumbnails already shown, so they do not flash while reloading.
-  const shown = new Map([...card.querySelectorAll(".thumbs img")].map((img) => [img.getAttribute("src"), img]));
+  // A redraw keeps the thumbnails already shown, so they do not flash while reloading;
+  // one that failed to load is made anew, so the browser asks for it again.
+  const shown = new Map(
+    [...card.querySelectorAll(".thumbs img")]
+      .filter((img) => !img.complete || img.naturalWidth > 0)
+      .map((img) => [img.getAttribute("src"), img]),
+  );
   const thumbs = h(
     "div",
     { class: "thumbs" },

@@ -1,18 +1,17 @@
-"""The database is down or unreachable: how driver errors say so, and the 503 it means.
+"""The database is down or unreachable: how driver errors say so.
 
 While PostgreSQL restarts, asyncpg reports it in several ways: connecting raises a plain
 `OSError` (socket refused or gone) or `CannotConnectNowError` (starting up, shutting
 down); a pooled connection the server dropped raises `ConnectionDoesNotExistError` or,
 mid-query, `AdminShutdownError`/`CrashShutdownError`. The HTTP error mapping asks
-`is_database_down` so a client gets a quick 503 it can retry, not a 500 and a traceback.
-Writers whose own cleanup depends on whether a write committed ask `outcome_unknown`.
+`is_database_down` so a client gets a quick 503 it can retry (`DatabaseUnavailable`),
+not a 500 and a traceback. Writers whose own cleanup depends on whether a write
+committed ask `outcome_unknown`.
 """
 
 from __future__ import annotations
 
 import asyncpg
-
-from service.errors import VideoRefresherError
 
 _DRIVER_DOWN = (
     asyncpg.PostgresConnectionError,  # ConnectionDoesNotExistError, failures to connect
@@ -21,16 +20,6 @@ _DRIVER_DOWN = (
     asyncpg.CrashShutdownError,
     asyncpg.TooManyConnectionsError,
 )
-
-
-class DatabaseUnavailable(VideoRefresherError):
-    """The database cannot be reached right now; try again shortly."""
-
-    status = 503
-    code = "database_unavailable"
-
-    def __init__(self) -> None:
-        super().__init__(retry_after_s=1)
 
 
 def is_database_down(exc: BaseException) -> bool:

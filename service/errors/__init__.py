@@ -23,6 +23,7 @@ from service.errors.base import (
     Unauthorized,
     VideoRefresherError,
 )
+from service.errors.database import DatabaseUnavailable
 from service.errors.downloads import (
     ArchiveSourceChanged,
     InvalidDownloadLink,
@@ -88,6 +89,7 @@ __all__ = [
     "ChecksumMismatch",
     "ConfigurationError",
     "CrossOriginRequest",
+    "DatabaseUnavailable",
     "DuplicateEventId",
     "EmptyPassword",
     "EventStoreError",

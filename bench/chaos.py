@@ -37,6 +37,9 @@ def main() -> int:
     parser.add_argument("--pg-restarts", type=int, default=None, help="default: kills / 10")
     parser.add_argument("--fills", type=int, default=None, help="default: kills / 10")
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument(
+        "--no-mount", action="store_true", help="use the reserve setting, not a tmpfs"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="vr-chaos-"))
     clips = make_clips(work)
@@ -47,6 +50,7 @@ def main() -> int:
         pg_restarts=args.pg_restarts,
         fills=args.fills,
         seed=args.seed,
+        mount=not args.no_mount,
     )
     report = asyncio.run(run_chaos(options))
     print_report(report)

@@ -13,14 +13,15 @@ Fair to both doors: the client reads the source the same way for each (one open 
 one `pread` of 1 MiB per thread hop); which door goes first alternates by round; and each
 upload's job is left to settle (its render attempt fails on these non-video bytes, then
 its 400 MiB are purged) before the next step, untimed, so that work never lands inside
-the other door's timing; and every timed step starts after a `sync`, so it never pays
-for the previous step's bytes still in the disk's write-back cache (this VM's disk
-caches writes on the host: a flush there waits for all of them, and tus, which flushes
-every PATCH, would pay far more often than multipart). A disk floor per round writes the
-same bytes with no HTTP and no database, once with one fsync per file (as multipart
-stores a file) and once through the tus PATCH file code with an fsync every
-`--chunk-mib`: their ratio is what tus could reach against multipart if nothing else
-differed.
+the other door's timing. Every timed step starts after a `sync`, and each door right
+after a copy of the same bytes: on this VM a step that follows a large write runs up to
+twice as slow (the host seems to keep writing back behind the guest's sync; a pause of 6 s
+does not cure it), and tus, which flushes every PATCH, suffers it far more than
+multipart, so each door must follow the same write, never the other door. A disk floor
+per round writes the same bytes with no HTTP and no database, once with one fsync per
+file (as multipart stores a file) and once through the tus PATCH file code with an fsync
+every `--chunk-mib`: their ratio is what tus could reach against multipart if nothing
+else differed.
 
     python bench/upload.py                      # 2 x 200 MiB
     python bench/upload.py --files 2 --size-mib 20   # quick run
@@ -406,8 +407,9 @@ async def run(args: argparse.Namespace) -> None:
 
 def report(args: argparse.Namespace, rounds: list[Round], load_start: tuple[float, ...]) -> None:
     print(
-        f"{args.files} x {args.size_mib} MiB, {len(rounds)} rounds (copy, disk floor, then "
-        f"multipart and tus in {args.chunk_mib} MiB PATCHes, their order alternating), "
+        f"{args.files} x {args.size_mib} MiB, {len(rounds)} rounds (disk floor, then a copy "
+        f"before each door: multipart, and tus in {args.chunk_mib} MiB PATCHes, the first "
+        "alternating), "
         f"{server_label()}:"
     )
     for n, r in enumerate(rounds, 1):
@@ -463,7 +465,7 @@ def balanced(first: list[float], second: list[float]) -> float:
 @dataclass(frozen=True)
 class Round:
     load: float  # 1-minute load average as the round began
-    copy: float  # MiB/s of shutil.copyfile + fsync
+    copy: float  # MiB/s of shutil.copyfile + fsync, the mean of the two (one before each door)
     whole: float  # MiB/s of the disk floor, one fsync per file
     chunked: float  # the same, fsynced every PATCH's worth
     first: str  # the door that went first this round
@@ -476,10 +478,11 @@ class Round:
 async def measure(
     args: argparse.Namespace, scratch: Path, source: Path, database_url: str | None
 ) -> list[Round]:
-    """Per round: a copy, the disk floor, then both doors, the one going first alternating
-    (so the host's disk caching, which swings a copy of this size from ~300 to ~1400 MiB/s
-    here, and the other load on the machine hit all alike), each upload's job settled
-    before the next step."""
+    """Per round: the disk floor, then both doors, the one going first alternating (so the
+    host's disk caching, which swings a copy of this size from ~300 to ~1400 MiB/s here,
+    and the other load on the machine hit all alike), each door right after a copy of the
+    same bytes (so both follow the same write, not one the other), each upload's job
+    settled before the next step."""
     max_upload = args.size_mib * MIB + MIB
     chunk = args.chunk_mib * MIB
     server = await asyncio.to_thread(
@@ -491,18 +494,18 @@ async def measure(
         password = server.admin_password()
         for n in range(args.rounds):
             load = os.getloadavg()[0]
-            await asyncio.to_thread(os.sync)
-            copy = await asyncio.to_thread(copy_rate, source, scratch, args.files)
             whole, chunked = await asyncio.to_thread(
                 disk_floor, source, scratch, args.files, chunk, n % 2 == 1
             )
             doors = ["multipart", "tus"] if n % 2 == 0 else ["tus", "multipart"]
             rates: dict[str, tuple[float, int]] = {}
+            copies = []
             for door in doors:
                 timeout = aiohttp.ClientTimeout(total=None)
                 async with aiohttp.ClientSession(timeout=timeout) as session:
                     auth = await login(session, server.url, password)
                     await asyncio.to_thread(os.sync)
+                    copies.append(await asyncio.to_thread(copy_rate, source, scratch, args.files))
                     rss = PeakRss(server.process.pid)
                     if door == "multipart":
                         elapsed, length, job = await upload(
@@ -515,7 +518,15 @@ async def measure(
                     rates[door] = (length / MIB / elapsed, rss.stop())
                     await settle(session, server.url, auth, job)
             rounds.append(
-                Round(load, copy, whole, chunked, doors[0], *rates["multipart"], *rates["tus"])
+                Round(
+                    load,
+                    statistics.mean(copies),
+                    whole,
+                    chunked,
+                    doors[0],
+                    *rates["multipart"],
+                    *rates["tus"],
+                )
             )
     finally:
         await asyncio.to_thread(server.stop)

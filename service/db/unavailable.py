@@ -1,21 +1,17 @@
-"""The database is down or unreachable: how driver errors say so, and the 503 it means.
+"""The database is down or unreachable: how driver errors say so.
 
 While PostgreSQL restarts, asyncpg reports it in several ways: connecting raises a plain
 `OSError` (socket refused or gone) or `CannotConnectNowError` (starting up, shutting
 down); a pooled connection the server dropped raises `ConnectionDoesNotExistError` or,
 mid-query, `AdminShutdownError`/`CrashShutdownError`. The HTTP error mapping asks
-`is_database_down` so a client gets a quick 503 it can retry, not a 500 and a traceback.
-Writers whose own cleanup depends on whether a write committed ask `outcome_unknown`.
+`is_database_down` so a client gets a quick 503 it can retry (`DatabaseUnavailable`),
+not a 500 and a traceback. Writers whose own cleanup depends on whether a write
+committed ask `outcome_unknown`.
 """
 
 from __future__ import annotations
 
 import asyncpg
-
-from service.errors import DatabaseUnavailable
-
-# DatabaseUnavailable lives with every other error (service/errors/database.py).
-__all__ = ["DatabaseUnavailable", "is_database_down", "outcome_unknown"]
 
 _DRIVER_DOWN = (
     asyncpg.PostgresConnectionError,  # ConnectionDoesNotExistError, failures to connect

@@ -1,6 +1,6 @@
-"""The database's own availability: while PostgreSQL restarts or is unreachable, a request
-gets a quick 503 it can retry, not a 500 (`service/db/unavailable.py` tells which driver
-errors mean that)."""
+"""The database as a dependency (issue 16): while PostgreSQL is down or restarting, a
+request gets a quick 503 to retry (`service/db/unavailable.py` says which driver errors
+mean that), not a 500 and a traceback."""
 
 from __future__ import annotations
 

@@ -9,8 +9,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from service.db.unavailable import DatabaseUnavailable, is_database_down
-from service.errors import RangeNotSatisfiable, VideoRefresherError
+from service.db.unavailable import is_database_down
+from service.errors import DatabaseUnavailable, RangeNotSatisfiable, VideoRefresherError
 
 log = logging.getLogger(__name__)
 

@@ -10,6 +10,9 @@ import contextlib
 import hashlib
 import json
 import random
+import time
+import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +58,9 @@ class ChaosClient:
         self.state = ClientState()
         self._session: aiohttp.ClientSession | None = None
         self._downloading: set[str] = set()
+        self.trickling = 0  # slow multipart uploads in flight (the nemesis aims at them)
+        self.trickle_in_flight = asyncio.Event()
+        self.trickle_started_at = 0.0  # monotonic time the latest slow upload began
 
     async def __aenter__(self) -> ChaosClient:
         timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
@@ -139,14 +145,35 @@ class ChaosClient:
         return self.rng.choice(self.clips)
 
     async def submit_multipart(self) -> str | None:
+        """One upload; a third of them trickle in over ~1.5 s, as from a slow link, so a
+        kill often lands mid-body (the service is left with a partial file)."""
         name, data = self._clip()
-        form = aiohttp.FormData()
-        form.add_field("variations", str(self.rng.randint(1, 2)))
-        form.add_field("videos", data, filename=name, content_type="video/mp4")
-        exchange, body, _ = await self.call(
-            "submit_multipart", "POST", "/api/jobs", headers=self.auth, data=form
+        boundary = uuid.uuid4().hex
+        body = (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="variations"\r\n\r\n'
+                f"{self.rng.randint(1, 2)}\r\n--{boundary}\r\nContent-Disposition: form-data; "
+                f'name="videos"; filename="{name}"\r\nContent-Type: video/mp4\r\n\r\n'
+            ).encode()
+            + data
+            + f"\r\n--{boundary}--\r\n".encode()
         )
-        return self._accepted(exchange, body)
+        headers = {**self.auth, "Content-Type": f"multipart/form-data; boundary={boundary}"}
+        slow = self.rng.random() < 1 / 3
+        sent: bytes | AsyncIterator[bytes] = _trickle(body, seconds=1.5) if slow else body
+        self.trickling += slow
+        if slow:
+            self.trickle_started_at = time.monotonic()
+            self.trickle_in_flight.set()
+        try:
+            exchange, answer, _ = await self.call(
+                "submit_multipart", "POST", "/api/jobs", headers=headers, data=sent
+            )
+        finally:
+            self.trickling -= slow
+            if not self.trickling:
+                self.trickle_in_flight.clear()
+        return self._accepted(exchange, answer)
 
     async def submit_tus(self) -> str | None:
         name, data = self._clip()
@@ -272,6 +299,13 @@ def _note_error_body(exchange: Exchange, body: Any) -> None:
     if isinstance(error, dict) and "code" in error and "message" in error:
         exchange.json_error = True
         exchange.code = str(error["code"])
+
+
+async def _trickle(body: bytes, *, seconds: float, pieces: int = 8) -> AsyncIterator[bytes]:
+    step = len(body) // pieces + 1
+    for start in range(0, len(body), step):
+        yield body[start : start + step]
+        await asyncio.sleep(seconds / pieces)
 
 
 async def _nap(stop: asyncio.Event, seconds: float) -> None:

@@ -131,7 +131,9 @@ def service_env(database_url: str, data_dir: Path, extra: dict[str, str]) -> dic
         VR_POLL_INTERVAL_S="0.2",
         VR_WORKER_CONCURRENCY="1",
         VR_FFMPEG_THREADS="1",
-        VR_EXPIRY_INTERVAL_S="5",
+        # Seldom enough that a 1.5-3 s fill is not always seen as pressure (which would
+        # evict every finished job, leaving few ZIPs to compare), often enough to run.
+        VR_EXPIRY_INTERVAL_S="20",
         VR_POOL_MIN_SIZE="1",
         VR_POOL_MAX_SIZE="5",
         VR_LOG_LEVEL="INFO",

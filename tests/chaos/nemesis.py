@@ -5,6 +5,7 @@ the data volume and free it. It records what it did and how long recovery took."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 import uuid
@@ -55,6 +56,7 @@ class Nemesis:
         self.client, self.rng, self.gap_s = client, rng, gap_s
         self.faults = Faults()
         self._recoveries: set[asyncio.Task[None]] = set()
+        self._targets: list[ServiceProcess] = []
 
     @property
     def api(self) -> ServiceProcess:
@@ -66,7 +68,7 @@ class Nemesis:
         for fault in plan:
             await asyncio.sleep(self.rng.uniform(*self.gap_s))
             if fault == "kill":
-                self._kill()
+                await self._kill()
             elif fault == "pg":
                 await self._restart_postgres()
             else:
@@ -75,8 +77,19 @@ class Nemesis:
 
     # --- SIGKILL ---------------------------------------------------------------------
 
-    def _kill(self) -> None:
-        target = self.rng.choice(self.fleet)
+    async def _kill(self) -> None:
+        """Each process in turn (shuffled rounds, so a few kills reach every role); the
+        API preferably while a slow upload is mid-body, the moment a crash leaves files
+        that no event names."""
+        if not self._targets:
+            self._targets = self.rng.sample(self.fleet, len(self.fleet))
+        target = self._targets.pop()
+        if target.role == "api":
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.client.trickle_in_flight.wait(), 5)
+            # Well into its 1.5 s, so the service has begun storing it.
+            into = time.monotonic() - self.client.trickle_started_at
+            await asyncio.sleep(max(0.0, self.rng.uniform(0.7, 1.2) - into))
         self.faults.kills[target.name] += 1
         killed_at = time.monotonic()
         target.kill()

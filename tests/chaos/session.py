@@ -41,6 +41,7 @@ class ChaosOptions:
     cancel_ratio: float = 0.2
     settle_timeout_s: float = 180.0
     volume_mib: int = 256
+    mount: bool = True  # False: the reserve setting even where a tmpfs could be mounted
 
     def planned(self) -> tuple[int, int, int]:
         tenth = max(1, self.kills // 10)
@@ -79,7 +80,9 @@ async def run_chaos(options: ChaosOptions) -> ChaosReport:
     supervisors: list[asyncio.Task[None]] = []
     try:
         url = await postgres.astart()
-        volume = await asyncio.to_thread(open_volume, root / "data", options.volume_mib)
+        volume = await asyncio.to_thread(
+            open_volume, root / "data", options.volume_mib, mount=options.mount
+        )
         env = service_env(url, volume.path, volume.env())
         await asyncio.to_thread(_cli, env, "migrate")
         await asyncio.to_thread(

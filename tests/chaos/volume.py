@@ -4,9 +4,9 @@ Preferred: a size-limited tmpfs mounted for the run (needs CAP_SYS_ADMIN, as roo
 container usually has), so "full" is a real ENOSPC for every writer — intake, tus,
 renders, thumbnails — and the expiry scheduler sees real pressure. Where mounting is
 refused, a folder on the ordinary disk plus the reserve setting: the services run with
-`VR_UPLOAD_RESERVE_BYTES` set just below the free space at start, and filling writes a
-file larger than the difference, so uploads are refused (507) while it exists; nothing
-else on the machine runs short.
+`VR_UPLOAD_RESERVE_BYTES` set 1 GiB below the free space at start, and filling
+allocates a 2 GiB file, so uploads are refused (507) while it exists; nothing else on
+the machine runs short.
 """
 
 from __future__ import annotations
@@ -19,7 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 FILLER = "chaos-filler"  # outside uploads/ and outputs/: the log never names it
-RESERVE_FILL_BYTES = 64 * 2**20
+# Reserve mode: the reserve sits this far below the free space at start, so other work
+# on the machine may use that much meanwhile; the filler is twice as large, so it always
+# crosses the reserve. fallocate makes it without writing a byte.
+RESERVE_MARGIN_BYTES = 2**30
+RESERVE_FILL_BYTES = 2 * RESERVE_MARGIN_BYTES
 
 
 @dataclass
@@ -35,7 +39,7 @@ class DataVolume:
         if self.mounted:
             return f"tmpfs of {shutil.disk_usage(self.path).total // 2**20} MiB"
         return (
-            f"reserve setting (VR_UPLOAD_RESERVE_BYTES, {RESERVE_FILL_BYTES // 2**20} MiB filler)"
+            f"reserve setting (VR_UPLOAD_RESERVE_BYTES, {RESERVE_FILL_BYTES // 2**30} GiB filler)"
         )
 
     def fill(self) -> int:
@@ -54,21 +58,27 @@ class DataVolume:
         return {"VR_UPLOAD_RESERVE_BYTES": str(self.reserve_bytes)} if self.reserve_bytes else {}
 
 
-def open_volume(path: Path, size_mib: int) -> DataVolume:
-    """Mount a tmpfs of `size_mib` at `path` if allowed, else use `path` with a reserve."""
+def open_volume(path: Path, size_mib: int, *, mount: bool = True) -> DataVolume:
+    """Mount a tmpfs of `size_mib` at `path` if allowed (and `mount`), else use `path`
+    with a reserve."""
     path.mkdir(parents=True, exist_ok=True)
-    mounted = (
-        subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", f"size={size_mib}m,mode=0755", "tmpfs", str(path)],
-            capture_output=True,
-            check=False,
-        ).returncode
-        == 0
-    )
+    try:
+        if not mount:
+            raise OSError("not asked to mount")
+        mounted = (
+            subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", f"size={size_mib}m,mode=0755", "tmpfs", str(path)],
+                capture_output=True,
+                check=False,
+            ).returncode
+            == 0
+        )
+    except OSError:  # no mount(8) here
+        mounted = False
     if mounted:
         return DataVolume(path, mounted=True)
     free = shutil.disk_usage(path).free
-    return DataVolume(path, mounted=False, reserve_bytes=max(free - RESERVE_FILL_BYTES // 2, 1))
+    return DataVolume(path, mounted=False, reserve_bytes=max(free - RESERVE_MARGIN_BYTES, 1))
 
 
 def close_volume(volume: DataVolume) -> None:

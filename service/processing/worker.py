@@ -59,15 +59,14 @@ _CONNECTION_ERRORS = (
 
 
 def default_concurrency(cores: int | None) -> int:
-    """Renders at once when none is configured: one per two cores, each with two threads.
+    """Renders at once when none is configured: one per core, each with one thread.
 
-    Measured on 2 cores, idle (bench/render.py pipelines, 15 s mandelbrot clips): one
-    render with ffmpeg's own threads renders 3-4 % more source per second than two
-    one-thread renders at once, at 1080p and 720p, every round: the two cores share
-    caches, and two encoders at once cost more CPU per render (29.5 s against 28.4 s).
-    x264 with two threads costs no more CPU than with one, so a render per pair of cores
-    keeps that efficiency and still overlaps renders on bigger machines."""
-    return max(1, (cores or 1) // 2)
+    Measured on 2 idle cores: on small clips (bench/render.py, 15 renders of 5 s at
+    640x360) two one-thread renders at once finish the job in 5.1 s where one render at
+    a time with ffmpeg's threads takes 7.5 s, since one small render cannot keep two
+    cores busy; on long 1080p and 720p renders (bench/render.py pipelines) one at a time
+    is 3-4 % faster (two encoders share the cores' caches). The large gain wins."""
+    return max(1, cores or 1)
 
 
 def ffmpeg_threads(configured: int | None, concurrency: int) -> int | None:

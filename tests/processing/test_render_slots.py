@@ -5,6 +5,7 @@ records each upload's variations in order."""
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import psutil
@@ -63,11 +64,10 @@ async def test_one_job_renders_two_variations_at_once_in_two_slots_and_records_t
     assert rendered == [1, 2, 3]
 
 
-def test_by_default_a_worker_runs_one_render_per_two_cores() -> None:
-    assert default_concurrency(1) == 1
-    assert default_concurrency(2) == 1  # this kind of machine: one render, ffmpeg's threads
-    assert default_concurrency(8) == 4
+def test_by_default_a_worker_runs_one_render_per_core_with_one_thread_each() -> None:
+    assert default_concurrency(2) == 2
+    assert default_concurrency(8) == 8
     assert default_concurrency(None) == 1  # the core count is unknown
-    assert ffmpeg_threads(None, default_concurrency(2)) is None
+    assert ffmpeg_threads(None, 2) == max(1, (os.cpu_count() or 1) // 2)
     assert ffmpeg_threads(None, 1) is None  # one render alone: ffmpeg's own choice
     assert ffmpeg_threads(3, 2) == 3  # VR_FFMPEG_THREADS wins

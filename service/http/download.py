@@ -22,7 +22,7 @@ from service.contract.types import Timestamp
 from service.download import links
 from service.download.availability import downloadable_outputs
 from service.download.job_archive import archive_filename, plan_job_archive
-from service.download.sources import verified_plan
+from service.download.stale_view import verified_or_expired
 from service.errors import InvalidDownloadLink
 from service.http.auth import require_user
 from service.http.job_models import JobPath
@@ -72,7 +72,9 @@ async def download(request: web.Request) -> web.StreamResponse:
     job = await _job_for_download(request)
     outputs = downloadable_outputs(job, services.clock.now())
     plan = plan_job_archive(job, outputs, services.storage)
-    plan = await verified_plan(plan, services.storage, job.job_id)
+    plan = await verified_or_expired(
+        plan, services.storage, services.store, job, services.clock.now()
+    )
     response, sent = await send_planned(
         request, plan, services.storage,
         content_type="application/zip", filename=archive_filename(job),

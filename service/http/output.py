@@ -19,7 +19,7 @@ from service.contract import declare
 from service.contract.parse import parse_path
 from service.download.availability import downloadable_outputs
 from service.download.one_output import plan_one_output
-from service.download.sources import verified_plan
+from service.download.stale_view import verified_or_expired
 from service.http.auth import require_user
 from service.http.jobs import visible_job
 from service.http.keys import SERVICES
@@ -54,7 +54,9 @@ async def output(request: web.Request) -> web.StreamResponse:
     job = await visible_job(request, await require_user(request))
     outputs = downloadable_outputs(job, services.clock.now())
     one = plan_one_output(job, outputs, where.file_id, where.index, services.storage)
-    plan = await verified_plan(one.plan, services.storage, job.job_id)
+    plan = await verified_or_expired(
+        one.plan, services.storage, services.store, job, services.clock.now()
+    )
     response, _ = await send_planned(
         request, plan, services.storage, content_type="video/mp4", filename=one.filename
     )

@@ -98,3 +98,28 @@ async def test_a_download_under_way_when_the_reaper_deletes_the_outputs_is_cut_s
     # And a new request is told the job expired
     await services.job_view_waiter.wait_for(result, 10)
     assert (await fetch(client, job_id, alice_headers)).status == 410
+
+
+async def test_a_download_racing_its_expiry_is_a_410_even_while_the_view_lags(
+    client: Any, alice: Any, alice_headers: dict[str, str], app_pool: Any
+) -> None:
+    # Given a finished job
+    services = services_of(client)
+    job_id, outputs = await finished_job(services, alice.id, {"a.mp4": 1})
+    one = f"/api/jobs/{job_id}/outputs/{outputs[0].file_id}/1"
+    async with app_pool.acquire() as connection, connection.transaction():
+        # whose view is held behind the log (its projection waits on its checkpoint row)
+        await connection.execute("SELECT 1 FROM subscriptions WHERE name = 'job_view' FOR UPDATE")
+        # When it expires and the reaper has already deleted its files
+        await services.store.append(
+            job_stream(job_id),
+            [NewEvent.of(Expired(job_id=job_id, reason="admin", expired_at=services.clock.now()))],
+            ANY,
+        )
+        outputs[0].path.unlink()
+        assert (await services.jobs.get(job_id)).status == "completed"  # the view lags
+        # Then the ZIP and the single variation answer 410 as the log says, not 500
+        for path in (f"/api/jobs/{job_id}/download", one):
+            response = await client.get(path, headers=alice_headers)
+            assert response.status == 410, (path, await response.text())
+            assert (await response.json())["error"]["code"] == "expired"

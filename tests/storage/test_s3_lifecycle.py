@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from service.clock import SystemClock
+from service.events.job import UploadsPurged
 from service.http.app import create_app
 from service.http.keys import SERVICES
 from service.projections.job_state import fold
@@ -84,6 +85,13 @@ async def test_a_job_lives_and_dies_in_the_bucket(
         return await storage.list(f"uploads/{job_id}/")
 
     await eventually(lambda: _equals(uploads_left(), []), within=30)
+
+    # (and the purge is recorded: the expiry below must follow it in the stream)
+    async def purge_recorded() -> bool:
+        stream = await services.store.read_stream(f"job-{job_id}")
+        return any(isinstance(e.event, UploadsPurged) for e in stream)
+
+    await eventually(purge_recorded, within=30)
     # And nothing was ever kept on this machine's disk (the scratch is emptied)
     assert local_files(settings.data_dir) == []
 

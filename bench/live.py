@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench._db import fresh_database, server_label  # noqa: E402
 from bench._serve import free_port  # noqa: E402
-from bench._stats import pct  # noqa: E402
+from bench._stats import own_lag, pct  # noqa: E402
 from service.accounts import passwords, tokens, users  # noqa: E402
 from service.events.base import EventMetadata, NewEvent  # noqa: E402
 from service.events.job import job_stream  # noqa: E402
@@ -90,14 +90,6 @@ class Client:
                     self.connected.set()
                     continue
                 self.arrivals.append((int(line[3:]), time.monotonic()))
-
-
-async def own_lag(samples: list[float], stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    while not stop.is_set():
-        asked = loop.time()
-        await asyncio.sleep(0.01)
-        samples.append(max(0.0, loop.time() - asked - 0.01))
 
 
 async def write(

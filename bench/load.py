@@ -67,7 +67,7 @@ from bench._load_clients import (  # noqa: E402
 from bench._proc import MIB, Fds, ProcessSampler  # noqa: E402
 from bench._seed import seed_job, seed_users, video_bytes  # noqa: E402
 from bench._serve import Served, load_average, running_serve  # noqa: E402
-from bench._stats import pct  # noqa: E402
+from bench._stats import own_lag, pct  # noqa: E402
 from service.settings import Settings  # noqa: E402
 
 RSS_TARGET = 32 * MIB
@@ -100,15 +100,6 @@ def schedule(start: float, lane: int, lanes: int, every: float, until: float) ->
         times.append(due)
         due += every
     return times
-
-
-async def own_lag(samples: list[float], stop: asyncio.Event) -> None:
-    """How late this process's loop runs a 10 ms timer: its clients' latency includes it."""
-    loop = asyncio.get_running_loop()
-    while not stop.is_set():
-        asked = loop.time()
-        await asyncio.sleep(0.01)
-        samples.append(max(0.0, loop.time() - asked - 0.01))
 
 
 async def open_transactions(

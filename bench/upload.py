@@ -1,7 +1,7 @@
 """Upload throughput and server memory: one job of N large files over HTTP vs a plain copy.
 
-Starts `video-refresher serve` in a subprocess (the embedded PostgreSQL, or a fresh
-database on the VR_DATABASE_URL server when set), logs in as the first-run admin, posts
+Starts `video-refresher serve` in a subprocess on a fresh database (on the VR_DATABASE_URL
+server when set, else on an embedded one), as a user it seeds with a token, posts
 one job with a streaming client (files read 1 MiB at a time; never whole in memory), and
 prints MiB/s next to `shutil.copyfile` + fsync of the same bytes to the same disk, plus
 the server process's peak RSS growth sampled every 50 ms during the upload. Each round
@@ -35,15 +35,12 @@ import base64
 import json
 import math
 import os
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -56,153 +53,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._db import fresh_database, server_label  # noqa: E402
-from bench._seed import FTYP  # noqa: E402
-from bench._serve import free_port  # noqa: E402
-from service.tus import files as tus_files  # noqa: E402
+from bench._disk import CHUNK, MIB, copy_rate, disk_floor, make_source  # noqa: E402
+from bench._seed import seed_users  # noqa: E402
+from bench._serve import running_serve  # noqa: E402
 
-MIB = 2**20
-CHUNK = MIB
 SETTLE_TIMEOUT_S = 300
-
-
-def make_source(path: Path, size: int) -> None:
-    """Random bytes behind a valid `ftyp` box, written once."""
-    with open(path, "wb") as out:
-        out.write(FTYP)
-        left = size - len(FTYP)
-        while left > 0:
-            n = min(CHUNK, left)
-            out.write(os.urandom(n))
-            left -= n
-
-
-def copy_rate(source: Path, directory: Path, files: int) -> float:
-    """MiB/s of shutil.copyfile of `files` copies of `source` into `directory`, each then
-    fsynced, as the service fsyncs every upload before it records the job: both rates are
-    of bytes on the disk, not in the page cache."""
-    started = time.perf_counter()
-    for i in range(files):
-        copy = directory / f"copy-{i}.bin"
-        shutil.copyfile(source, copy)
-        with copy.open("rb") as f:
-            os.fsync(f.fileno())
-    elapsed = time.perf_counter() - started
-    for i in range(files):
-        (directory / f"copy-{i}.bin").unlink()
-    return files * source.stat().st_size / MIB / elapsed
-
-
-def disk_floor(
-    source: Path, directory: Path, files: int, chunk: int, chunked_first: bool
-) -> tuple[float, float]:
-    """The disk's share of the two doors, without HTTP or the database: MiB/s of writing
-    `files` copies of `source` 1 MiB at a time with one fsync per file (as the multipart
-    intake stores a file), and of writing them through the tus PATCH code itself
-    (`service.tus.files.PatchTarget`: open and lock, cut back, write with writeback hints,
-    fsync, close) every `chunk` bytes. Their ratio is the most tus could reach against
-    multipart if every other cost were equal."""
-    size = source.stat().st_size
-    src = os.open(source, os.O_RDONLY)
-
-    def whole() -> float:
-        started = time.perf_counter()
-        for i in range(files):
-            fd = os.open(directory / f"whole-{i}.bin", os.O_WRONLY | os.O_CREAT | os.O_EXCL)
-            for offset in range(0, size, CHUNK):
-                os.write(fd, os.pread(src, CHUNK, offset))
-            os.fsync(fd)
-            os.close(fd)
-        return files * size / MIB / (time.perf_counter() - started)
-
-    def chunked() -> float:
-        started = time.perf_counter()
-        for i in range(files):
-            path = directory / f"chunked-{i}.bin"
-            tus_files.create(path)
-            for start in range(0, size, chunk):
-                target = tus_files.PatchTarget(path)
-                if target.needs_cut(start):
-                    target.prepare(start)
-                for offset in range(start, min(start + chunk, size), CHUNK):
-                    target.write(os.pread(src, min(CHUNK, size - offset), offset))
-                target.sync()
-                target.close()
-        return files * size / MIB / (time.perf_counter() - started)
-
-    try:
-        if chunked_first:
-            os.sync()
-            by_chunk = chunked()
-            os.sync()
-            at_once = whole()
-        else:
-            os.sync()
-            at_once = whole()
-            os.sync()
-            by_chunk = chunked()
-    finally:
-        os.close(src)
-        for name in [f"{kind}-{i}.bin" for kind in ("whole", "chunked") for i in range(files)]:
-            (directory / name).unlink(missing_ok=True)
-    return at_once, by_chunk
-
-
-class Server:
-    """`video-refresher serve` in a subprocess; stderr is drained to catch the admin password."""
-
-    def __init__(
-        self, data_dir: Path, port: int, max_upload: int, database_url: str | None
-    ) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("VR_")}
-        if database_url:
-            env["VR_DATABASE_URL"] = database_url
-        env.update(
-            VR_DATA_DIR=str(data_dir),
-            VR_PORT=str(port),
-            VR_MAX_UPLOAD_BYTES=str(max_upload),
-            PYTHONPATH=str(ROOT),
-        )
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "service", "serve"],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: list[str] = []
-        threading.Thread(target=self._drain, daemon=True).start()
-        self.url = f"http://127.0.0.1:{port}"
-
-    def _drain(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.lines.append(line)
-
-    def wait_ready(self, timeout: float = 90) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.url}/readyz", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        raise SystemExit("server did not become ready:\n" + "".join(self.lines[-20:]))
-
-    def admin_password(self) -> str:
-        for line in self.lines:
-            found = re.search(r"Password: (\S+)", line)
-            if found:
-                return found.group(1)
-        raise SystemExit("no first-run admin password logged (is the database fresh?)")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
 
 
 class PeakRss:
@@ -265,13 +120,6 @@ async def stream(pieces: list[bytes | Path], fd: int, size: int) -> AsyncIterato
         else:
             async for chunk in file_slice(fd, 0, size):
                 yield chunk
-
-
-async def login(session: aiohttp.ClientSession, url: str, password: str) -> dict[str, str]:
-    response = await session.post(
-        f"{url}/api/auth/login", json={"username": "admin", "password": password}
-    )
-    return {"Authorization": f"Bearer {(await response.json())['token']}"}
 
 
 async def upload(
@@ -388,18 +236,15 @@ def main() -> None:
 
 
 async def run(args: argparse.Namespace) -> None:
-    """With VR_DATABASE_URL, the service gets a fresh database on that server (dropped
-    afterwards); without it, `serve` starts the embedded server in the scratch data dir."""
+    """The service gets a fresh database on the VR_DATABASE_URL server, or on an embedded
+    one started for the run; dropped afterwards."""
     scratch = Path(tempfile.mkdtemp(prefix="vr-bench-upload-", dir=args.dir))
     load_start = os.getloadavg()
     try:
         source = scratch / "source.mp4"
         await asyncio.to_thread(make_source, source, args.size_mib * MIB)
-        if os.environ.get("VR_DATABASE_URL"):
-            async with fresh_database() as url:
-                rounds = await measure(args, scratch, source, url)
-        else:
-            rounds = await measure(args, scratch, source, None)
+        async with fresh_database() as url:
+            rounds = await measure(args, scratch, source, url)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     report(args, rounds, load_start)
@@ -476,7 +321,7 @@ class Round:
 
 
 async def measure(
-    args: argparse.Namespace, scratch: Path, source: Path, database_url: str | None
+    args: argparse.Namespace, scratch: Path, source: Path, database_url: str
 ) -> list[Round]:
     """Per round: the disk floor, then both doors, the one going first alternating (so the
     host's disk caching, which swings a copy of this size from ~300 to ~1400 MiB/s here,
@@ -485,13 +330,12 @@ async def measure(
     settled before the next step."""
     max_upload = args.size_mib * MIB + MIB
     chunk = args.chunk_mib * MIB
-    server = await asyncio.to_thread(
-        Server, scratch / "data", free_port(), max_upload, database_url
-    )
+    ((_, token),) = await seed_users(database_url, 1, "upload")
+    auth = {"Authorization": f"Bearer {token}"}
     rounds = []
-    try:
-        await asyncio.to_thread(server.wait_ready)
-        password = server.admin_password()
+    async with running_serve(
+        database_url, scratch / "data", role="all", max_upload_bytes=str(max_upload)
+    ) as server:
         for n in range(args.rounds):
             load = os.getloadavg()[0]
             whole, chunked = await asyncio.to_thread(
@@ -503,10 +347,9 @@ async def measure(
             for door in doors:
                 timeout = aiohttp.ClientTimeout(total=None)
                 async with aiohttp.ClientSession(timeout=timeout) as session:
-                    auth = await login(session, server.url, password)
                     await asyncio.to_thread(os.sync)
                     copies.append(await asyncio.to_thread(copy_rate, source, scratch, args.files))
-                    rss = PeakRss(server.process.pid)
+                    rss = PeakRss(server.pid)
                     if door == "multipart":
                         elapsed, length, job = await upload(
                             session, server.url, auth, source, args.files
@@ -528,8 +371,6 @@ async def measure(
                     *rates["tus"],
                 )
             )
-    finally:
-        await asyncio.to_thread(server.stop)
     return rounds
 
 
